@@ -1,0 +1,100 @@
+"""The hand-kept ``facts.yaml``: office area, service stations, the annual plan and awards.
+
+Validated strictly: a YAML error, an unknown key or an unknown award level is a
+:class:`~qyzj_analytics.errors.DataError` naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from qyzj_analytics.errors import DataError, Location, ParseError
+from qyzj_analytics.parse import parse_date
+
+FACT_KEYS = {"office_area_m2", "service_stations_built", "annual_plan_filed", "awards"}
+AWARD_KEYS = {"level", "name", "date"}
+
+
+@dataclass(frozen=True)
+class Award:
+    """An award the platform received."""
+
+    level: str
+    name: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What ``facts.yaml`` says; an absent file gives the empty default."""
+
+    office_area_m2: float | None = None
+    service_stations_built: int | None = None
+    annual_plan_filed: bool | None = None
+    awards: tuple[Award, ...] = field(default_factory=tuple)
+
+
+def load_facts(path: Path | None, award_levels: set[str], name: str | None = None) -> Facts:
+    """Read and validate ``facts.yaml``; ``None`` gives empty facts.
+
+    Args:
+        path: the file, or None when the raw folder has none.
+        award_levels: the levels the contract knows (national, provincial, municipal).
+        name: how to name the file in messages (defaults to the file name).
+
+    Raises:
+        DataError: YAML error, unknown key, unknown award level or unreadable value.
+    """
+    if path is None:
+        return Facts()
+    label = name or path.name
+
+    def fail(message: str, entry: str | None = None) -> DataError:
+        return DataError(message, Location(label, None, None, entry))
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise fail(f"不是有效的 YAML: {exc}") from None
+    if raw is None:
+        return Facts()
+    if not isinstance(raw, dict):
+        raise fail("顶层应为键值对（office_area_m2、awards 等）")
+    unknown = sorted(set(map(str, raw)) - FACT_KEYS)
+    if unknown:
+        raise fail(f"未知的键 {unknown}；允许的键: {sorted(FACT_KEYS)}", unknown[0])
+    awards = []
+    for i, item in enumerate(raw.get("awards") or [], start=1):
+        entry = f"awards[{i}]"
+        if not isinstance(item, dict):
+            raise fail("每个奖项应写成 {level, name, date}", entry)
+        extra = sorted(set(map(str, item)) - AWARD_KEYS)
+        if extra:
+            raise fail(f"未知的键 {extra}；允许的键: {sorted(AWARD_KEYS)}", entry)
+        level = str(item.get("level", ""))
+        if level not in award_levels:
+            raise fail(f"未知的奖项级别 {level!r}；允许: {sorted(award_levels)}", entry)
+        try:
+            date = parse_date(item.get("date"))
+        except ParseError as exc:
+            raise fail(str(exc), entry) from None
+        if date is None:
+            raise fail("奖项缺少日期 date", entry)
+        awards.append(Award(level, str(item.get("name", "")), date))
+    try:
+        area = raw.get("office_area_m2")
+        stations = raw.get("service_stations_built")
+        return Facts(
+            office_area_m2=float(area) if area is not None else None,
+            service_stations_built=int(stations) if stations is not None else None,
+            annual_plan_filed=(
+                bool(raw["annual_plan_filed"]) if "annual_plan_filed" in raw else None
+            ),
+            awards=tuple(awards),
+        )
+    except (TypeError, ValueError) as exc:
+        raise fail(f"数值无法识别: {exc}") from None

@@ -1,0 +1,265 @@
+"""Scalar value parsers for the messy cells of platform exports (DESIGN "Values").
+
+Each parser takes one raw cell (``str``, number, ``datetime``, ``None`` ...) and returns a clean
+value, ``None`` for an empty cell, or raises :class:`~qyzj_analytics.errors.ParseError`; never
+anything else.
+:func:`parse_distinct` applies a parser to a whole column through its distinct values, which keeps
+cleaning a million-row export fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from qyzj_analytics.errors import ParseError
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_QUOTES = dict.fromkeys(map(ord, "“”\"'「」‘’『』"), None)
+_EMPTY_MARKERS = {"", "-", "--", "—", "——", "/", "无", "n/a", "na", "none", "null", "nan"}
+_YES = {"是", "y", "yes", "√", "✓", "✔", "1", "true", "t", "1.0"}
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL_MIN, _SERIAL_MAX = 1, 2_958_465  # 1900-01-01 .. 9999-12-31
+
+
+def is_empty(value: Any) -> bool:
+    """True for ``None``, NaN/NaT/NA and blank strings.
+
+    >>> is_empty("  "), is_empty(float("nan")), is_empty("0")
+    (True, True, False)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip(" \t\r\n\u3000\u200b\ufeff")
+    return False
+
+
+def normalize_text(value: Any) -> str | None:
+    """NFKC, strip, drop zero-width characters and quotes; ``None`` when nothing is left.
+
+    >>> normalize_text(" “小微你好”\\u200b专项 ")
+    '小微你好专项'
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH).translate(_QUOTES)
+    text = text.strip()
+    return text or None
+
+
+_UNIT_SUFFIX = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
+
+
+def normalize_header(value: Any) -> str:
+    """Header cell for matching: NFKC, no whitespace, no trailing unit in brackets, no ``*`` marks.
+
+    >>> normalize_header("参与企业数（家）")
+    '参与企业数'
+    """
+    text = normalize_text(value) or ""
+    text = re.sub(r"\s+", "", text).strip("*＊")
+    while True:
+        stripped = _UNIT_SUFFIX.sub("", text)
+        if stripped == text or not stripped:
+            return text
+        text = stripped
+
+
+def key_text(value: Any) -> str | None:
+    """Text for deduplication keys: :func:`normalize_text` without any whitespace, case-folded."""
+    text = normalize_text(value)
+    return re.sub(r"\s+", "", text).casefold() if text else None
+
+
+_DATE_RE = re.compile(
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"
+    r"(?P<rest>.*)$"
+)
+_COMPACT_RE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?P<rest>.*)$")
+_TIME_REST = re.compile(
+    r"^(?:\s*(?:T|\s)?\s*(?:上午|下午|晚上|早上|中午|AM|PM|am|pm)?\s*"
+    r"(?:\d{1,2}[:时点]\d{0,2}(?::\d{2})?(?:\.\d+)?分?)?"
+    r"(?:\s*(?:-|~|至|到)\s*(?:\d{1,2}[:时点]\d{0,2}(?::\d{2})?分?)?)?\s*)$"
+)
+_NO_YEAR_RE = re.compile(r"^\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
+
+
+def _serial_to_date(number: float) -> dt.date:
+    if not math.isfinite(number) or not _SERIAL_MIN <= number <= _SERIAL_MAX:
+        raise ParseError(f"无法识别的日期数值 {number!r}")
+    return _EXCEL_EPOCH + dt.timedelta(days=int(number))
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A cell as a calendar day; a trailing time or time range is dropped.
+
+    Accepts Excel date cells and serial numbers, ``2025-03-05``, ``2025/3/5``, ``2025.3.5``,
+    ``2025年3月5日``, ``20250305`` and full-width digits. A date without a year, or one that
+    cannot be read, raises :class:`ParseError`.
+
+    >>> parse_date("２０２５年３月５日 14:30-16:00")
+    datetime.date(2025, 3, 5)
+    >>> parse_date(45721.5)
+    datetime.date(2025, 3, 5)
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).date()
+    if isinstance(value, bool):
+        raise ParseError(f"无法识别的日期 {value!r}")
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        if number.is_integer() and 19000101 <= number <= 21001231:
+            return parse_date(str(int(number)))
+        return _serial_to_date(number)
+    text = normalize_text(value)
+    if text is None:
+        return None
+    match = _DATE_RE.match(text) or _COMPACT_RE.match(text)
+    if match is None:
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            return _serial_to_date(float(text))
+        if _NO_YEAR_RE.match(text):
+            raise ParseError(f"日期缺少年份: {text!r}")
+        raise ParseError(f"无法识别的日期: {text!r}")
+    if not _TIME_REST.match(match["rest"]):
+        raise ParseError(f"无法识别的日期: {text!r}")
+    try:
+        return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+    except ValueError as exc:
+        raise ParseError(f"不存在的日期: {text!r}") from exc
+
+
+_COUNT_RE = re.compile(
+    r"^(?:约|大约|近|超过|超|逾|共|计)?\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?\s*\+?\s*"
+    r"(?:家次|人次|家|人|个|次|场|名|位|户|余家|余人|多家|多人|余|多)?\s*\+?$"
+)
+
+
+def parse_count(value: Any) -> int | None:
+    """A count cell as an ``int``: ``30``, ``30家``, ``约30家``, ``30+`` → 30; ``-``, ``无`` → None.
+
+    >>> parse_count("约30家"), parse_count("无")
+    (30, None)
+    """
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"无法识别的数量: {value!r}")
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        if math.isfinite(number) and number >= 0 and number.is_integer():
+            return int(number)
+        raise ParseError(f"无法识别的数量: {value!r}")
+    text = normalize_text(value)
+    if text is None or text.casefold() in _EMPTY_MARKERS:
+        return None
+    match = _COUNT_RE.match(text)
+    if match is None:
+        raise ParseError(f"无法识别的数量: {text!r}")
+    return int(match["n"].replace(",", ""))
+
+
+def parse_yes_no(value: Any) -> bool:
+    """是, Y, yes, √, ✓, 1, true → True; everything else (including empty) → False.
+
+    >>> parse_yes_no(" Yes "), parse_yes_no("否")
+    (True, False)
+    """
+    if is_empty(value):
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value) == 1.0
+    text = normalize_text(value)
+    return text is not None and text.casefold() in _YES
+
+
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def normalize_credit_code(value: Any) -> str | None:
+    """Upper-case, every space removed (after NFKC, so full-width letters become ASCII).
+
+    >>> normalize_credit_code(" 9133 0382 7818 1972 0r ")
+    '91330382781819720R'
+    """
+    text = normalize_text(value)
+    if text is None:
+        return None
+    return re.sub(r"\s+", "", text).upper() or None
+
+
+def is_valid_credit_code(code: str | None) -> bool:
+    """GB 32100-2015 check: 18 characters from the code set with a matching check digit.
+
+    >>> is_valid_credit_code("91330382781819720R"), is_valid_credit_code("91330382781819720A")
+    (True, False)
+    """
+    if code is None or len(code) != 18 or any(c not in _CODE_CHARS for c in code):
+        return False
+    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _CODE_WEIGHTS, strict=True))
+    return _CODE_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+class DistinctParse(NamedTuple):
+    """A parser applied to the distinct values of a column (see :func:`parse_distinct`)."""
+
+    results: list[Any]  # one per distinct value, plus one for "empty" at the end
+    reasons: list[str | None]  # the ParseError message, or None
+    take: np.ndarray  # position of each row's value in ``results``
+
+    def values(self, dtype: Any = object) -> np.ndarray:
+        """Parsed value per row, as a numpy array of ``dtype``."""
+        return np.asarray(self.results, dtype=dtype)[self.take]
+
+    def row_reasons(self) -> np.ndarray:
+        """Error message per row (``None`` where the value parsed)."""
+        return np.asarray(self.reasons, dtype=object)[self.take]
+
+
+def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctParse:
+    """Apply ``parser`` once per distinct value of ``values``.
+
+    A value the parser rejects gives result ``None`` and the :class:`ParseError` message as its
+    reason. Columns of a million rows hold a few thousand distinct values, so this is fast.
+
+    >>> p = parse_distinct(pd.Series(["约3家", "x", None, "约3家"]), parse_count)
+    >>> list(p.values()), [r is None for r in p.row_reasons()]
+    ([3, None, None, 3], [True, False, True, True])
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results: list[Any] = []
+    reasons: list[str | None] = []
+    for item in uniques:
+        try:
+            results.append(parser(item))
+            reasons.append(None)
+        except ParseError as exc:
+            results.append(None)
+            reasons.append(str(exc))
+    results.append(parser(None))
+    reasons.append(None)
+    take = np.where(codes < 0, len(uniques), codes)
+    return DistinctParse(results, reasons, take)
