@@ -1,0 +1,220 @@
+"""The assessment of one date: KPI attainment and pace, base score, bonus, grade and payment.
+
+Composes :mod:`kpi` (actuals) and :mod:`score` (rules); :func:`assessment_to_dict` gives the
+``qyzj kpi --json`` shape of DESIGN, :func:`format_assessment` the readable Chinese table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+from qyzj_analytics.contract import Contract
+from qyzj_analytics.kpi import KpiActual, KpiContext, compute_actuals, count_formats
+from qyzj_analytics.score import (
+    Payment,
+    base_score,
+    compute_bonus,
+    compute_payment,
+    expected_to_date,
+    grade_of,
+    pace_status,
+    score_points,
+)
+
+STATUS_ZH = {"on_track": "正常", "at_risk": "预警", "behind": "落后"}
+RENEWAL_ZH = {"eligible": "可续签", "discretionary": "由采购人决定是否续签", "none": "不续签"}
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """One KPI row of the assessment."""
+
+    id: str
+    name: str
+    unit: str
+    actual: float
+    target: float
+    attainment: float
+    expected_to_date: float
+    status: str
+    weight: float
+    points: float
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything ``qyzj kpi`` reports for one as-of date."""
+
+    as_of: dt.date
+    contract: Contract
+    kpis: list[KpiResult]
+    base: float
+    bonus: float
+    grade: str
+    payment: Payment
+    quality: dict[str, dict[str, int]] = field(default_factory=dict)
+    formats: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    actuals: dict[str, KpiActual] = field(default_factory=dict, repr=False)
+
+    @property
+    def grade_name(self) -> str:
+        """Chinese name of the grade."""
+        return next(g.name for g in self.contract.grades if g.id == self.grade)
+
+    @property
+    def renewal(self) -> str:
+        """Renewal consequence of the grade (eligible / discretionary / none)."""
+        return next(g.renewal for g in self.contract.grades if g.id == self.grade)
+
+
+def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) -> Assessment:
+    """Compute the assessment at ``ctx.as_of``."""
+    contract = ctx.contract
+    actuals = compute_actuals(ctx)
+    values = {k: v.value for k, v in actuals.items()}
+    points = score_points(values, contract)
+    base = float(base_score(points))
+    grade = str(grade_of(base, contract))
+    bonus = compute_bonus(ctx.facts.awards, values["mingshi_courses"], ctx.as_of, contract)
+    rows = []
+    for spec in contract.kpis:
+        actual = values[spec.id]
+        expected = expected_to_date(spec, contract, ctx.as_of)
+        rows.append(
+            KpiResult(
+                id=spec.id,
+                name=spec.name,
+                unit=spec.unit,
+                actual=actual,
+                target=spec.target,
+                attainment=actual / spec.target if spec.target else 1.0,
+                expected_to_date=expected,
+                status=pace_status(actual, expected, contract.at_risk_ratio),
+                weight=float(spec.weight),
+                points=float(points[spec.id]),
+            )
+        )
+    formats = count_formats(ctx)
+    notes = []
+    if formats["unknown"]:
+        notes.append(
+            f"{formats['unknown']} 场活动无法判断线上/线下（活动形式为空且标题无关键词），未计入任何指标"
+        )
+    return Assessment(
+        as_of=ctx.as_of,
+        contract=contract,
+        kpis=rows,
+        base=base,
+        bonus=bonus,
+        grade=grade,
+        payment=compute_payment(grade, base, bonus, contract),
+        quality=quality or {},
+        formats=formats,
+        notes=notes,
+        actuals=actuals,
+    )
+
+
+def _num(value: float, digits: int = 4) -> float | int:
+    rounded = round(float(value), digits)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def assessment_to_dict(a: Assessment) -> dict:
+    """The ``qyzj kpi --json`` object (DESIGN "CLI"); money as strings with two decimals."""
+    return {
+        "as_of": a.as_of.isoformat(),
+        "contract": a.contract.name,
+        "period": {
+            "start": a.contract.period_start.isoformat(),
+            "end": a.contract.period_end.isoformat(),
+        },
+        "kpis": {
+            k.id: {
+                "name": k.name,
+                "actual": _num(k.actual),
+                "target": _num(k.target),
+                "attainment": _num(k.attainment),
+                "expected_to_date": _num(k.expected_to_date),
+                "status": k.status,
+                "weight": _num(k.weight),
+                "points": _num(k.points),
+            }
+            for k in a.kpis
+        },
+        "score": {
+            "base": _num(a.base),
+            "bonus": _num(a.bonus),
+            "grade": a.grade,
+            "grade_name": a.grade_name,
+            "renewal": a.renewal,
+        },
+        "payment": {
+            "advances": str(a.payment.advances),
+            "subsidy": str(a.payment.subsidy),
+            "total": str(a.payment.total),
+        },
+        "quality": a.quality,
+        "activity_formats": a.formats,
+        "notes": a.notes,
+    }
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "比例":
+        return f"{value:.1%}"
+    return f"{value:.1f}" if not float(value).is_integer() else f"{int(value)}"
+
+
+def format_assessment(a: Assessment) -> str:
+    """A readable Chinese table of the assessment for the terminal."""
+    head = ["指标", "实际", "目标", "完成率", "应达进度", "状态", "权重", "得分"]
+    rows = [
+        [
+            k.name,
+            _fmt(k.actual, k.unit),
+            _fmt(k.target, k.unit),
+            f"{k.attainment:.0%}",
+            _fmt(k.expected_to_date, k.unit),
+            STATUS_ZH[k.status],
+            f"{k.weight:.2f}".rstrip("0").rstrip("."),
+            f"{k.points:.2f}",
+        ]
+        for k in a.kpis
+    ]
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [
+        f"{a.contract.name} — 截至 {a.as_of.isoformat()} 的考核测算",
+        "  ".join(_pad(h, w, i > 0) for i, (h, w) in enumerate(zip(head, widths, strict=True))),
+    ]
+    lines.append("-" * _width(lines[-1]))
+    for r in rows:
+        lines.append(
+            "  ".join(_pad(c, w, i > 0) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
+    p = a.payment
+    lines += [
+        "",
+        f"基础分 {a.base:.2f}  奖励分 {a.bonus:.2f}  档次 {a.grade_name}（{RENEWAL_ZH[a.renewal]}）",
+        f"按当前得分结算：预付款 {p.advances:,} 元 + 运维补助 {p.subsidy:,} 元 = 全年 {p.total:,} 元",
+    ]
+    if a.quality:
+        q = {k: sum(t[k] for t in a.quality.values()) for k in next(iter(a.quality.values()))}
+        lines.append(
+            f"数据质量：读取 {q['rows_read']} 行，保留 {q['rows_kept']}，拒绝 {q['rows_rejected']}，"
+            f"重复 {q['duplicates']}，合计行 {q['summary_rows']}"
+        )
+    lines += [f"注意：{n}" for n in a.notes]
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""The ``qyzj`` command line (DESIGN "CLI"). Exit codes: 0 ok, 2 bad arguments, 3 bad input
+data, 4 a notebook failed. Data problems are printed as one clear message, never a traceback.
+
+Heavy modules are imported inside the commands, so ``qyzj clean`` and ``qyzj kpi`` never import
+matplotlib or jupyter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qyzj_analytics.errors import QyzjError, UsageError
+
+EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message Chinese-first
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"参数错误 (bad arguments): {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，收到 {text!r}") from None
+
+
+def _dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"文件夹不存在: {text}")
+    return path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"应为正整数，收到 {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``qyzj``."""
+    parser = _Parser(
+        prog="qyzj",
+        description="乐清市企业之家平台运营分析：清洗导出数据、计算 KPI 达成与考核得分、预测年终档次、生成季度报告。",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("clean", help="清洗原始导出，写出 processed 数据与被拒行")
+    p.add_argument("--raw", type=_dir, required=True, help="原始导出文件夹 (data/raw)")
+    p.add_argument("--out", type=Path, required=True, help="输出文件夹 (data/processed)")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+
+    p = sub.add_parser("kpi", help="KPI 达成、得分、档次与付款测算")
+    p.add_argument("--raw", type=_dir, required=True, help="原始导出文件夹")
+    p.add_argument("--as-of", type=_date, required=True, help="截至日期 YYYY-MM-DD")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--explain", metavar="KPI_ID", help="列出某项 KPI 背后的数据行")
+
+    p = sub.add_parser("sample", help="生成一年的示例导出（含各种脏数据与虚构个人信息）")
+    p.add_argument("--out", type=Path, required=True, help="输出文件夹")
+    p.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``qyzj``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except QyzjError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _contract(args: argparse.Namespace):
+    from qyzj_analytics.contract import load_contract
+
+    return load_contract(args.config)
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    """``qyzj clean``: processed parquet, rejected rows, duplicates, quality and manifest."""
+    from qyzj_analytics.clean import write_processed
+    from qyzj_analytics.pipeline import prepare
+
+    prepared = prepare(args.raw, _contract(args))
+    written = write_processed(prepared.clean, args.out)
+    files = prepared.clean.files
+    print(f"已清洗 {len(files)} 个表格来源，输出到 {args.out}（{len(written)} 个文件）")
+    header = ["文件", "表", "读取", "保留", "拒绝", "重复", "合计行"]
+    print("\t".join(header))
+    for r in files.itertuples():
+        print(
+            f"{r.file}\t{r.table}\t{r.rows_read}\t{r.rows_kept}\t{r.rows_rejected}\t"
+            f"{r.duplicates}\t{r.summary_rows}"
+        )
+    for note in prepared.clean.notes:
+        print(f"提示: {note}")
+    return EXIT_OK
+
+
+def run_kpi(args: argparse.Namespace) -> int:
+    """``qyzj kpi``: the assessment at --as-of, as a table, JSON, or the rows behind one KPI."""
+    from qyzj_analytics.assessment import assess, assessment_to_dict, format_assessment
+    from qyzj_analytics.pipeline import prepare
+
+    contract = _contract(args)
+    if args.explain and args.explain not in {k.id for k in contract.kpis}:
+        raise UsageError(
+            f"未知的 KPI: {args.explain}；可选: {', '.join(k.id for k in contract.kpis)}"
+        )
+    prepared = prepare(args.raw, contract)
+    result = assess(prepared.context(contract, args.as_of), prepared.quality)
+    if args.explain:
+        rows = result.actuals[args.explain].rows
+        print(
+            f"{contract.kpi(args.explain).name}（{args.explain}）: {result.actuals[args.explain].value:g}"
+        )
+        if rows is not None and len(rows):
+            import pandas as pd
+
+            with pd.option_context("display.max_rows", None, "display.width", 200):
+                print(rows.to_string(index=False))
+        return EXIT_OK
+    if args.json:
+        print(json.dumps(assessment_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        print(format_assessment(result))
+    return EXIT_OK
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """``qyzj sample``: a realistic, messy year of exports."""
+    from qyzj_analytics.sample import write_sample
+
+    write_sample(args.out, seed=args.seed)
+    files = sorted(p for p in args.out.rglob("*") if p.is_file())
+    print(f"已生成示例导出 {len(files)} 个文件到 {args.out}（种子 {args.seed}）")
+    return EXIT_OK
+
+
+COMMANDS = {"clean": run_clean, "kpi": run_kpi, "sample": run_sample}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

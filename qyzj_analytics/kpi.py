@@ -1,0 +1,306 @@
+"""KPI actuals from the processed tables (DESIGN "KPI semantics", contract 三(一)–(四)).
+
+One small function per KPI id, registered with :func:`kpi`; the contract YAML says which ids
+exist, their targets and rules. Each function returns the actual value and the rows behind it, so
+any figure can be traced back to source rows (``qyzj kpi --explain``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from qyzj_analytics.contract import Contract
+from qyzj_analytics.errors import ConfigError
+from qyzj_analytics.facts import Facts
+from qyzj_analytics.parse import normalize_text, parse_distinct
+from qyzj_analytics.periods import elapsed_months, elapsed_weeks
+
+FORMATS = ("offline", "online", "hybrid", "unknown")
+
+
+@dataclass(frozen=True)
+class KpiContext:
+    """What every KPI function sees: the processed tables, the contract, the date and the facts."""
+
+    tables: dict[str, pd.DataFrame]
+    contract: Contract
+    as_of: dt.date
+    facts: Facts = field(default_factory=Facts)
+
+
+@dataclass(frozen=True)
+class KpiActual:
+    """A KPI's actual value and the rows behind it (``None`` when no rows apply)."""
+
+    value: float
+    rows: pd.DataFrame | None = None
+
+
+KpiFunction = Callable[[KpiContext], KpiActual]
+REGISTRY: dict[str, KpiFunction] = {}
+
+
+def kpi(kpi_id: str) -> Callable[[KpiFunction], KpiFunction]:
+    """Register the function computing KPI ``kpi_id``."""
+
+    def register(func: KpiFunction) -> KpiFunction:
+        REGISTRY[kpi_id] = func
+        return func
+
+    return register
+
+
+def _contains_any(texts: pd.Series, words: tuple[str, ...]) -> np.ndarray:
+    parsed = parse_distinct(texts, lambda t: bool(t) and any(w in t for w in words))
+    return parsed.values(bool)
+
+
+def classify_activities(activities: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Add ``format_kind`` (offline/online/hybrid/unknown) and one ``tag_<name>`` column per tag.
+
+    The format comes from the format column; only where that is empty, from the title. Both
+    offline and online words → hybrid. Tags match category and title together.
+
+    >>> from qyzj_analytics.contract import load_contract
+    >>> df = pd.DataFrame({"title": ["“小微你好”走进柳市小微园"], "format": ["线上+线下"],
+    ...                    "category": [None]})
+    >>> out = classify_activities(df, load_contract())
+    >>> out.loc[0, ["format_kind", "tag_park", "tag_xiaowei_nihao", "tag_alliance"]].tolist()
+    ['hybrid', True, True, False]
+    """
+
+    def norm(col: str) -> pd.Series:
+        return pd.Series(parse_distinct(activities[col], normalize_text).values(), dtype="str")
+
+    title = norm("title")
+    fmt = norm("format")
+    source = fmt.where(fmt.notna(), title)
+    offline = _contains_any(source, contract.format_keywords["offline"])
+    online = _contains_any(source, contract.format_keywords["online"])
+    kind = np.select(
+        [offline & online, offline, online], ["hybrid", "offline", "online"], "unknown"
+    )
+    out = activities.assign(format_kind=pd.Series(kind, index=activities.index, dtype="str"))
+    text = (norm("category").fillna("") + " " + title.fillna("")).set_axis(activities.index)
+    for tag, words in contract.tag_keywords.items():
+        out[f"tag_{tag}"] = _contains_any(text, words)
+    return out
+
+
+def in_period(frame: pd.DataFrame, column: str, ctx: KpiContext) -> pd.DataFrame:
+    """Rows whose ``column`` date lies in the contract period and on or before ``as_of``."""
+    dates = frame[column]
+    start = pd.Timestamp(ctx.contract.period_start)
+    stop = pd.Timestamp(min(ctx.as_of, ctx.contract.period_end))
+    return frame.loc[dates.notna() & (dates >= start) & (dates <= stop)]
+
+
+def on_or_before(frame: pd.DataFrame, column: str, ctx: KpiContext) -> pd.DataFrame:
+    """Roster rows dated on or before ``as_of`` (any year); rows without a date count."""
+    dates = frame[column]
+    return frame.loc[dates.isna() | (dates <= pd.Timestamp(ctx.as_of))]
+
+
+def activities_to_date(ctx: KpiContext) -> pd.DataFrame:
+    """Classified activities in the period up to ``as_of``."""
+    return in_period(classify_activities(ctx.tables["activities"], ctx.contract), "date", ctx)
+
+
+def _offline(ctx: KpiContext, tag: str | None = None) -> KpiActual:
+    acts = activities_to_date(ctx)
+    mask = acts["format_kind"].isin(["offline", "hybrid"])
+    if tag:
+        mask &= acts[f"tag_{tag}"]
+    rows = acts.loc[mask]
+    return KpiActual(float(len(rows)), rows)
+
+
+@kpi("enterprises_served")
+def count_enterprises_served(ctx: KpiContext) -> KpiActual:
+    """Service rows (家次) after dedupe, in the period up to as_of."""
+    rows = in_period(ctx.tables["services"], "date", ctx)
+    return KpiActual(float(len(rows)), rows)
+
+
+@kpi("offline_events")
+def count_offline_events(ctx: KpiContext) -> KpiActual:
+    """Offline activities, hybrids included."""
+    return _offline(ctx)
+
+
+@kpi("alliance_events")
+def count_alliance_events(ctx: KpiContext) -> KpiActual:
+    """Offline activities tagged alliance (联盟)."""
+    return _offline(ctx, "alliance")
+
+
+@kpi("park_events")
+def count_park_events(ctx: KpiContext) -> KpiActual:
+    """Offline activities tagged park (小微园, 小微企业园, 进园)."""
+    return _offline(ctx, "park")
+
+
+@kpi("xiaowei_nihao_events")
+def count_xiaowei_nihao_events(ctx: KpiContext) -> KpiActual:
+    """Offline activities tagged 小微你好."""
+    return _offline(ctx, "xiaowei_nihao")
+
+
+def online_per_month(ctx: KpiContext) -> pd.Series:
+    """Online (incl. hybrid) activities per month of the period up to as_of, every month listed."""
+    acts = activities_to_date(ctx)
+    online = acts.loc[acts["format_kind"].isin(["online", "hybrid"])]
+    months = pd.period_range(ctx.contract.period_start, ctx.contract.period_end, freq="M")
+    counts = online["date"].dt.to_period("M").value_counts()
+    return counts.reindex(months, fill_value=0).rename("online_events")
+
+
+@kpi("livestream_months")
+def count_livestream_months(ctx: KpiContext) -> KpiActual:
+    """Months fully elapsed by as_of with at least 6 online (incl. hybrid) activities."""
+    c = ctx.contract
+    per_month = online_per_month(ctx)
+    done = [
+        pd.Period(f"{y}-{m:02d}", "M")
+        for y, m in elapsed_months(c.period_start, c.period_end, ctx.as_of)
+    ]
+    rows = per_month.loc[done].rename_axis("month").reset_index()
+    rows["reached"] = rows["online_events"] >= c.livestream_min_per_month
+    return KpiActual(float(rows["reached"].sum()), rows)
+
+
+@kpi("mingshi_courses")
+def count_mingshi_courses(ctx: KpiContext) -> KpiActual:
+    """Courses accepted (录用) in the period on or before as_of."""
+    rows = in_period(ctx.tables["courses"], "accepted", ctx)
+    return KpiActual(float(len(rows)), rows)
+
+
+def classify_appeals(appeals: pd.DataFrame, ctx: KpiContext) -> pd.DataFrame:
+    """Add ``accepted`` and ``closed_by_as_of`` flags to the appeals received in the period."""
+    c = ctx.contract
+    rows = in_period(appeals, "received", ctx)
+    status = pd.Series(parse_distinct(rows["status"], normalize_text).values(), index=rows.index)
+    accepted = ~status.isin(list(c.not_accepted_statuses))
+    closed_date_ok = rows["closed"].isna() | (rows["closed"] <= pd.Timestamp(ctx.as_of))
+    closed = accepted & status.isin(list(c.closed_statuses)) & closed_date_ok
+    return rows.assign(accepted=accepted.to_numpy(bool), closed_by_as_of=closed.to_numpy(bool))
+
+
+@kpi("appeal_resolution_rate")
+def rate_appeal_resolution(ctx: KpiContext) -> KpiActual:
+    """Closed / accepted appeals; 1.0 when none were accepted."""
+    rows = classify_appeals(ctx.tables["appeals"], ctx)
+    accepted = int(rows["accepted"].sum())
+    closed = int(rows["closed_by_as_of"].sum())
+    return KpiActual(closed / accepted if accepted else 1.0, rows)
+
+
+@kpi("policy_sessions")
+def count_policy_sessions(ctx: KpiContext) -> KpiActual:
+    """Activities of any known format tagged policy."""
+    acts = activities_to_date(ctx)
+    rows = acts.loc[(acts["format_kind"] != "unknown") & acts["tag_policy"]]
+    return KpiActual(float(len(rows)), rows)
+
+
+def publications_per_week(ctx: KpiContext) -> pd.DataFrame:
+    """Publications per elapsed week (Monday-start weeks whose Sunday ≤ as_of)."""
+    c = ctx.contract
+    weeks = elapsed_weeks(c.period_start, c.period_end, ctx.as_of)
+    pubs = in_period(ctx.tables["publications"], "date", ctx)
+    mondays = (pubs["date"] - pd.to_timedelta(pubs["date"].dt.weekday, unit="D")).dt.date
+    counts = mondays.value_counts()
+    frame = pd.DataFrame({"week_start": weeks})
+    frame["publications"] = [int(counts.get(w, 0)) for w in weeks]
+    return frame
+
+
+@kpi("info_weekly_coverage")
+def rate_info_weekly_coverage(ctx: KpiContext) -> KpiActual:
+    """Share of elapsed weeks with at least one publication (1.0 before the first week ends)."""
+    weeks = publications_per_week(ctx)
+    if weeks.empty:
+        return KpiActual(1.0, weeks)
+    return KpiActual(float((weeks["publications"] > 0).mean()), weeks)
+
+
+def active_institutions(ctx: KpiContext) -> pd.DataFrame:
+    """Institutions joined on or before as_of (or undated) whose status is not inactive."""
+    rows = on_or_before(ctx.tables["institutions"], "joined", ctx)
+    status = pd.Series(parse_distinct(rows["status"], normalize_text).values(), index=rows.index)
+    return rows.loc[~status.isin(list(ctx.contract.inactive_statuses))]
+
+
+@kpi("institutions_active")
+def count_institutions_active(ctx: KpiContext) -> KpiActual:
+    """Active institutions joined on or before as_of (no date → counted)."""
+    rows = active_institutions(ctx)
+    return KpiActual(float(len(rows)), rows)
+
+
+@kpi("experts_recruited")
+def count_experts_recruited(ctx: KpiContext) -> KpiActual:
+    """Experts appointed on or before as_of (no date → counted)."""
+    rows = on_or_before(ctx.tables["experts"], "appointed", ctx)
+    return KpiActual(float(len(rows)), rows)
+
+
+@kpi("staff_fulltime_ops")
+def count_staff_fulltime_ops(ctx: KpiContext) -> KpiActual:
+    """Staff marked as full-time operations."""
+    staff = ctx.tables["staff"]
+    rows = staff.loc[staff["fulltime_ops"].astype(bool)]
+    return KpiActual(float(len(rows)), rows)
+
+
+@kpi("staff_total")
+def count_staff_total(ctx: KpiContext) -> KpiActual:
+    """Staff rows."""
+    staff = ctx.tables["staff"]
+    return KpiActual(float(len(staff)), staff)
+
+
+def qualified_staff(staff: pd.DataFrame, contract: Contract) -> pd.Series:
+    """True for staff with education ≥ 大专 or a title ≥ 中级 (keywords from the contract)."""
+    education = pd.Series(parse_distinct(staff["education"], normalize_text).values(), dtype="str")
+    title = pd.Series(parse_distinct(staff["title_level"], normalize_text).values(), dtype="str")
+    ok = _contains_any(education, contract.qualified_education) | _contains_any(
+        title, contract.qualified_title
+    )
+    return pd.Series(ok, index=staff.index)
+
+
+@kpi("staff_qualified_share")
+def rate_staff_qualified_share(ctx: KpiContext) -> KpiActual:
+    """Share of staff qualified by education or title (0 with no staff)."""
+    staff = ctx.tables["staff"]
+    if staff.empty:
+        return KpiActual(0.0, staff)
+    ok = qualified_staff(staff, ctx.contract)
+    return KpiActual(float(ok.mean()), staff.assign(qualified=ok))
+
+
+def compute_actuals(ctx: KpiContext) -> dict[str, KpiActual]:
+    """The actual of every KPI the contract lists, in its order.
+
+    Raises:
+        ConfigError: the contract lists a KPI id that no function computes.
+    """
+    missing = [k.id for k in ctx.contract.kpis if k.id not in REGISTRY]
+    if missing:
+        raise ConfigError(
+            f"合同配置中的 KPI 没有对应的计算函数: {missing}；已知: {sorted(REGISTRY)}"
+        )
+    return {spec.id: REGISTRY[spec.id](ctx) for spec in ctx.contract.kpis}
+
+
+def count_formats(ctx: KpiContext) -> dict[str, int]:
+    """Activities in the period up to as_of, by format kind (unknown is a data-quality warning)."""
+    kinds = activities_to_date(ctx)["format_kind"].value_counts()
+    return {k: int(kinds.get(k, 0)) for k in FORMATS}

@@ -1,0 +1,150 @@
+"""Scoring, grade, bonus and payment (contract 四 and 六.4; DESIGN "Grade and payment").
+
+Rules work on numpy arrays so that the forecast scores thousands of simulated years with the very
+same code that scores today's actuals (an array of one). Money is :class:`~decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from qyzj_analytics.contract import Contract, KpiSpec
+from qyzj_analytics.facts import Award
+from qyzj_analytics.periods import elapsed_months, elapsed_share, period_months
+
+CENT = Decimal("0.01")
+_EPS_DIGITS = 9  # scores are compared after rounding away float noise (89.99 stays below 90)
+
+
+def apply_rule(actual: ArrayLike, spec: KpiSpec) -> np.ndarray:
+    """The share of a KPI's weight earned (0..1) under its rule.
+
+    linear = min(1, actual/target); floor_linear = clip((actual-floor)/(target-floor), 0, 1);
+    threshold = 1 if actual ≥ target else 0.
+
+    >>> from qyzj_analytics.contract import load_contract
+    >>> apply_rule([0.875, 0.95, 0.7], load_contract().kpi("appeal_resolution_rate")).tolist()
+    [0.5, 1.0, 0.0]
+    """
+    a = np.asarray(actual, dtype=float)
+    target = spec.target
+    if spec.rule == "linear":
+        return np.minimum(1.0, a / target)
+    if spec.rule == "floor_linear":
+        floor = float(spec.floor or 0.0)
+        return np.clip(np.round((a - floor) / (target - floor), _EPS_DIGITS), 0.0, 1.0)
+    if spec.rule == "threshold":
+        return (np.round(a - target, _EPS_DIGITS) >= 0).astype(float)
+    raise ValueError(spec.rule)
+
+
+def score_points(actuals: Mapping[str, ArrayLike], contract: Contract) -> dict[str, np.ndarray]:
+    """Points per KPI: weight × rule, against the annual targets."""
+    return {
+        spec.id: float(spec.weight) * apply_rule(actuals[spec.id], spec) for spec in contract.kpis
+    }
+
+
+def base_score(points: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Σ points (0–100), float noise rounded away."""
+    total = sum(np.asarray(p, dtype=float) for p in points.values())
+    return np.round(np.asarray(total, dtype=float), _EPS_DIGITS)
+
+
+def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
+    """Grade id per base score: the highest grade whose ``min_score`` the score reaches.
+
+    >>> from qyzj_analytics.contract import load_contract
+    >>> grade_of([89.99, 90, 59.99, 60], load_contract()).tolist()
+    ['good', 'excellent', 'unqualified', 'qualified']
+    """
+    score = np.round(np.asarray(base, dtype=float), _EPS_DIGITS)
+    grades = contract.grades  # highest first
+    conditions = [score >= g.min_score for g in grades[:-1]]
+    return np.select(conditions, [g.id for g in grades[:-1]], grades[-1].id).astype(str)
+
+
+def compute_bonus(
+    awards: Iterable[Award], courses_accepted: float, as_of: dt.date, contract: Contract
+) -> float:
+    """Bonus points (奖励分): awards in the period dated ≤ as_of, plus each course beyond target.
+
+    Capped at the contract's cap; the bonus never changes the grade.
+    """
+    points = sum(
+        contract.award_points[a.level]
+        for a in awards
+        if contract.period_start <= a.date <= min(as_of, contract.period_end)
+    )
+    target = contract.kpi("mingshi_courses").target
+    points += max(0.0, courses_accepted - target) * contract.course_bonus
+    return float(min(contract.bonus_cap, points))
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What the year pays if it closed on a given score (CNY)."""
+
+    advances: Decimal
+    subsidy: Decimal
+    total: Decimal
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def compute_payment(grade: str, base: float, bonus: float, contract: Contract) -> Payment:
+    """The advances, the subsidy (运维补助资金) and the year's total for one outcome.
+
+    excellent → full subsidy; good/qualified → subsidy × min(1, (base + bonus)/100);
+    unqualified → the year pays total × (1 − deduction), so subsidy = that − advances.
+
+    >>> from qyzj_analytics.contract import load_contract
+    >>> compute_payment("unqualified", 50.0, 0.0, load_contract()).subsidy
+    Decimal('74666.40')
+    """
+    advances = sum((a.amount for a in contract.advances), Decimal(0))
+    full = contract.subsidy_full
+    rule = contract.subsidy_rule[grade]
+    if rule == "full":
+        subsidy = full
+    elif rule == "proportional":
+        share = min(Decimal(1), Decimal(repr(round(base + bonus, 6))) / Decimal(100))
+        subsidy = full * max(Decimal(0), share)
+    elif rule == "deduct":
+        subsidy = contract.total * (Decimal(1) - contract.unqualified_deduction) - advances
+    else:
+        raise ValueError(f"unknown subsidy rule {rule!r} for grade {grade!r}")
+    subsidy = _money(subsidy)
+    return Payment(_money(advances), subsidy, _money(advances + subsidy))
+
+
+def expected_to_date(spec: KpiSpec, contract: Contract, as_of: dt.date) -> float:
+    """Where a KPI should stand at ``as_of`` for an even pace to the annual target."""
+    start, end = contract.period_start, contract.period_end
+    if spec.pace == "period":
+        return spec.target * elapsed_share(start, end, as_of)
+    if spec.pace == "months":
+        done = len(elapsed_months(start, end, as_of))
+        return spec.target * done / len(period_months(start, end))
+    return spec.target
+
+
+def pace_status(actual: float, expected: float, at_risk_ratio: float) -> str:
+    """``on_track`` if actual ≥ expected, ``at_risk`` if ≥ ratio × expected, else ``behind``.
+
+    >>> pace_status(8, 10, 0.8), pace_status(7.9, 10, 0.8)
+    ('at_risk', 'behind')
+    """
+    if round(actual - expected, _EPS_DIGITS) >= 0:
+        return "on_track"
+    if round(actual - at_risk_ratio * expected, _EPS_DIGITS) >= 0:
+        return "at_risk"
+    return "behind"
