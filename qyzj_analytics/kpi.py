@@ -214,7 +214,7 @@ def publications_per_week(ctx: KpiContext) -> pd.DataFrame:
     c = ctx.contract
     weeks = elapsed_weeks(c.period_start, c.period_end, ctx.as_of)
     pubs = in_period(ctx.tables["publications"], "date", ctx)
-    mondays = (pubs["date"] - pd.to_timedelta(pubs["date"].dt.weekday, unit="D")).dt.date
+    mondays = (pubs["date"] - pd.to_timedelta(pubs["date"].dt.day_of_week, unit="D")).dt.date
     counts = mondays.value_counts()
     frame = pd.DataFrame({"week_start": weeks})
     frame["publications"] = [int(counts.get(w, 0)) for w in weeks]

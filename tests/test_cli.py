@@ -1,0 +1,111 @@
+"""The qyzj command line: exit codes, messages, JSON shape, no heavy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qyzj_analytics.cli import main
+
+ACTIVITIES_CSV = """乐清市企业之家2025年活动台账,,,
+序号,活动名称,活动时间,活动形式
+1,“小微你好”走进柳市小微园,2025-03-05 14:30,线下
+2,惠企政策直播,2025/3/6,线上
+3,无年份活动,3月5日,线下
+合计,,,
+"""
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "活动.csv").write_text(ACTIVITIES_CSV, encoding="utf-8-sig")
+    return folder
+
+
+def test_kpi_json(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kpis"]["park_events"]["actual"] == 1
+    assert data["kpis"]["policy_sessions"]["actual"] == 1
+    assert data["quality"]["activities"] == {
+        "rows_read": 4,
+        "rows_kept": 2,
+        "rows_rejected": 1,
+        "duplicates": 0,
+        "summary_rows": 1,
+        "blank_rows": 0,
+    }
+
+
+def test_kpi_table_is_chinese(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30"]) == 0
+    out = capsys.readouterr().out
+    assert "进小微园活动" in out and "基础分" in out and "档次" in out
+
+
+def test_explain_lists_the_rows_behind_a_kpi(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--explain", "park_events"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "活动.csv" in out and "柳市小微园" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kpi", "--raw", "RAW", "--as-of", "2025-13-01"],
+        ["kpi", "--raw", "RAW"],
+        ["kpi", "--raw", "/nonexistent/dir", "--as-of", "2025-06-30"],
+        ["kpi", "--raw", "RAW", "--as-of", "2025-06-30", "--explain", "no_such_kpi"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_arguments_exit_2(raw: Path, argv: list[str]) -> None:
+    argv = [str(raw) if a == "RAW" else a for a in argv]
+    with pytest.raises(SystemExit) as exc:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exc.value.code == 2
+
+
+def test_bad_data_exits_3_naming_the_file(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (raw / "坏表.csv").write_text("甲,乙,丙\n1,2,3\n", encoding="utf-8")
+    assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30"]) == 3
+    err = capsys.readouterr().err
+    assert "坏表.csv" in err and "Traceback" not in err
+
+
+def test_bad_config_exits_3(raw: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("contract: [\n", encoding="utf-8")
+    assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--config", str(bad)]) == 3
+
+
+def test_clean_writes_processed_layer(raw: Path, tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    assert main(["clean", "--raw", str(raw), "--out", str(out)]) == 0
+    assert (out / "activities.parquet").is_file()
+    assert (out / "rejected.csv").is_file()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"][0]["sha256"]
+
+
+def test_clean_and_kpi_do_not_import_plotting_or_jupyter(raw: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from qyzj_analytics.cli import main\n"
+        f"assert main(['kpi', '--raw', {str(raw)!r}, '--as-of', '2025-06-30', '--json']) == 0\n"
+        f"assert main(['clean', '--raw', {str(raw)!r}, '--out', {str(tmp_path / 'o')!r}]) == 0\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('matplotlib', 'seaborn', 'jupyter', 'jupyter_client', 'nbformat', 'papermill', 'IPython')]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
