@@ -47,7 +47,8 @@ report: install ## 生成最近一个已结束季度的报告（data/raw 为空�
 	fi; \
 	$(BIN)/qyzj kpi --raw "$$raw" --as-of 2025-12-31
 
-lab: install ## 启动 JupyterLab 打开 notebooks/
+lab: install ## 启动 JupyterLab 打开 notebooks/（首次会安装 jupyterlab）
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,lab]"
 	$(BIN)/python -m jupyter lab notebooks/
 
 bench: install ## 运行性能基准 (bench/)
