@@ -17,6 +17,7 @@ from pathlib import Path
 from qyzj_analytics.errors import QyzjError, UsageError
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
+SAMPLE_MARKER = ".qyzj-sample"  # marks a raw folder written by `qyzj sample` (report watermark)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--explain", metavar="KPI_ID", help="列出某项 KPI 背后的数据行")
+
+    p = sub.add_parser("forecast", help="年终预测：KPI 区间、档次概率、付款与行动建议")
+    p.add_argument("--raw", type=_dir, required=True, help="原始导出文件夹")
+    p.add_argument("--as-of", type=_date, required=True, help="截至日期 YYYY-MM-DD")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--draws", type=_positive, default=20_000, help="模拟次数（默认 20000）")
+    p.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
+
+    p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
+    p.add_argument("--years", type=_positive, default=200, help="模拟年数（默认 200）")
+    p.add_argument("--draws", type=_positive, default=2_000, help="每次预测的模拟次数（默认 2000）")
+    p.add_argument("--seed", type=int, default=7, help="随机种子（默认 7）")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
 
     p = sub.add_parser("sample", help="生成一年的示例导出（含各种脏数据与虚构个人信息）")
     p.add_argument("--out", type=Path, required=True, help="输出文件夹")
@@ -144,17 +160,56 @@ def run_kpi(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_forecast(args: argparse.Namespace) -> int:
+    """``qyzj forecast``: the year-end forecast at --as-of, as a summary or JSON."""
+    from qyzj_analytics.forecast import forecast_to_dict, format_forecast
+    from qyzj_analytics.forecast import run_forecast as forecast
+    from qyzj_analytics.pipeline import prepare
+
+    contract = _contract(args)
+    prepared = prepare(args.raw, contract)
+    result = forecast(prepared.context(contract, args.as_of), draws=args.draws, seed=args.seed)
+    if args.json:
+        print(json.dumps(forecast_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        print(format_forecast(result))
+    return EXIT_OK
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    """``qyzj backtest``: interval coverage of the forecast over simulated full years."""
+    from qyzj_analytics.backtest import backtest_to_dict, format_backtest
+    from qyzj_analytics.backtest import run_backtest as backtest
+
+    contract = _contract(args)
+    result = backtest(years=args.years, draws=args.draws, seed=args.seed, contract=contract)
+    if args.json:
+        print(json.dumps(backtest_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        print(format_backtest(result, contract))
+    return EXIT_OK
+
+
 def run_sample(args: argparse.Namespace) -> int:
     """``qyzj sample``: a realistic, messy year of exports."""
     from qyzj_analytics.sample import write_sample
 
     write_sample(args.out, seed=args.seed)
+    (args.out / SAMPLE_MARKER).write_text(
+        "由 qyzj sample 生成的示例数据（虚构），报告会加“示例数据”水印。\n", encoding="utf-8"
+    )
     files = sorted(p for p in args.out.rglob("*") if p.is_file())
     print(f"已生成示例导出 {len(files)} 个文件到 {args.out}（种子 {args.seed}）")
     return EXIT_OK
 
 
-COMMANDS = {"clean": run_clean, "kpi": run_kpi, "sample": run_sample}
+COMMANDS = {
+    "clean": run_clean,
+    "kpi": run_kpi,
+    "forecast": run_forecast,
+    "backtest": run_backtest,
+    "sample": run_sample,
+}
 
 
 if __name__ == "__main__":
