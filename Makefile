@@ -45,7 +45,7 @@ report: install ## 生成最近一个已结束季度的报告（data/raw 为空�
 		[ -d $(SAMPLE_RAW) ] || $(BIN)/qyzj sample --out $(SAMPLE_RAW); \
 		raw=$(SAMPLE_RAW); \
 	fi; \
-	$(BIN)/qyzj kpi --raw "$$raw" --as-of 2025-12-31
+	$(BIN)/qyzj report --quarter $(QUARTER) --raw "$$raw"
 
 lab: install ## 启动 JupyterLab 打开 notebooks/（首次会安装 jupyterlab）
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,lab]"

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
 
+    from qyzj_analytics.report import add_report_parser
+
+    add_report_parser(sub)
+
     p = sub.add_parser("sample", help="生成一年的示例导出（含各种脏数据与虚构个人信息）")
     p.add_argument("--out", type=Path, required=True, help="输出文件夹")
     p.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
@@ -203,7 +207,15 @@ def run_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """``qyzj report``: papermill + nbconvert render the quarterly report (see report.py)."""
+    from qyzj_analytics.report import run_report as report
+
+    return report(args)
+
+
 COMMANDS = {
+    "report": run_report,
     "clean": run_clean,
     "kpi": run_kpi,
     "forecast": run_forecast,
