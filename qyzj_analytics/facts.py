@@ -7,13 +7,14 @@ Validated strictly: a YAML error, an unknown key or an unknown award level is a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from qyzj_analytics.errors import DataError, Location, ParseError
-from qyzj_analytics.parse import parse_date
+from qyzj_analytics.parse import parse_date, parse_yes_no
 
 FACT_KEYS = {"office_area_m2", "service_stations_built", "annual_plan_filed", "awards"}
 AWARD_KEYS = {"level", "name", "date"}
@@ -54,6 +55,7 @@ def load_facts(path: Path | None, award_levels: set[str], name: str | None = Non
     label = name or path.name
 
     def fail(message: str, entry: str | None = None) -> DataError:
+        """An error naming the file and, where known, the entry (key or ``awards[i]``)."""
         return DataError(message, Location(label, None, None, entry))
 
     try:
@@ -67,8 +69,11 @@ def load_facts(path: Path | None, award_levels: set[str], name: str | None = Non
     unknown = sorted(set(map(str, raw)) - FACT_KEYS)
     if unknown:
         raise fail(f"未知的键 {unknown}；允许的键: {sorted(FACT_KEYS)}", unknown[0])
+    items = raw.get("awards") or []
+    if not isinstance(items, list):
+        raise fail("awards 应为列表，每项写成 {level, name, date}", "awards")
     awards = []
-    for i, item in enumerate(raw.get("awards") or [], start=1):
+    for i, item in enumerate(items, start=1):
         entry = f"awards[{i}]"
         if not isinstance(item, dict):
             raise fail("每个奖项应写成 {level, name, date}", entry)
@@ -85,16 +90,31 @@ def load_facts(path: Path | None, award_levels: set[str], name: str | None = Non
         if date is None:
             raise fail("奖项缺少日期 date", entry)
         awards.append(Award(level, str(item.get("name", "")), date))
-    try:
-        area = raw.get("office_area_m2")
-        stations = raw.get("service_stations_built")
-        return Facts(
-            office_area_m2=float(area) if area is not None else None,
-            service_stations_built=int(stations) if stations is not None else None,
-            annual_plan_filed=(
-                bool(raw["annual_plan_filed"]) if "annual_plan_filed" in raw else None
-            ),
-            awards=tuple(awards),
-        )
-    except (TypeError, ValueError) as exc:
-        raise fail(f"数值无法识别: {exc}") from None
+    plan = raw.get("annual_plan_filed")
+    return Facts(
+        office_area_m2=_number(raw.get("office_area_m2"), "office_area_m2", fail),
+        service_stations_built=_count(
+            raw.get("service_stations_built"), "service_stations_built", fail
+        ),
+        annual_plan_filed=None if plan is None else parse_yes_no(plan),
+        awards=tuple(awards),
+    )
+
+
+def _number(value: object, key: str, fail: Callable[[str, str], DataError]) -> float | None:
+    """A non-negative number, or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise fail(f"{key} 应为非负数，实际为 {value!r}", key)
+    return float(value)
+
+
+def _count(value: object, key: str, fail: Callable[[str, str], DataError]) -> int | None:
+    """A non-negative whole number, or None when absent."""
+    number = _number(value, key, fail)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise fail(f"{key} 应为整数，实际为 {value!r}", key)
+    return int(number)

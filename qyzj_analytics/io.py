@@ -1,18 +1,25 @@
 """Reading raw platform exports: find the files, find each sheet's header, recognise its table.
 
-Raw files are opened read-only and never written. The output is a list of :class:`RawTable`: the
-data rows below a recognised header with their raw cell values, row numbers as Excel (or a text
-editor) shows them, and flags for blank and summary rows. Cleaning happens in :mod:`clean`.
+Raw files are opened read-only (large ones memory-mapped) and never written. The output is a list
+of :class:`RawTable`: the data rows below a recognised header with their raw cell values, row
+numbers as Excel shows them, and flags for blank and summary rows. Cleaning happens in
+:mod:`clean`. Workbooks are read with python-calamine; CSV bodies with pyarrow, falling back to
+the csv module for files pyarrow cannot read row for row.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import io
+import itertools
+import mmap
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +31,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.parse import is_empty, normalize_text
+from qyzj_analytics.parse import BLANK_CHARS, is_empty, normalize_header, normalize_text
 from qyzj_analytics.schemas import TABLES, HeaderMatch, describe_column, recognize_header
 
 HEADER_SEARCH_ROWS = 15
+Data = bytes | mmap.mmap  # a raw file's content: read, or memory-mapped when large
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
 FACTS_NAMES = {"facts.yaml", "facts.yml"}
 _SUMMARY_RE = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计)\s*(?:[:：(（\s].*)?$")
@@ -42,10 +50,15 @@ class RawTable:
     table: str
     header_row: int
     headers: list[str]
-    frame: pd.DataFrame  # canonical column -> raw cell values
+    frame: pd.DataFrame  # canonical column -> raw cell values (CSV: categorical strings)
     source_row: np.ndarray  # 1-based row number of each data row
     blank: np.ndarray  # bool: every cell empty
     summary: np.ndarray  # bool: first non-empty cell is 合计/总计/小计
+    header_of: dict[str, str] = field(default_factory=dict)  # canonical column -> header text
+
+    def header_text(self, column: str) -> str:
+        """The header of canonical ``column`` as the file spells it (for messages)."""
+        return self.header_of.get(column) or TABLES[self.table].column(column).headers[0]
 
 
 @dataclass
@@ -54,11 +67,30 @@ class RawFile:
 
     path: str
     size: int
-    sha256: str
+    digest: str | Future[str]  # SHA-256 (hex) of the bytes read, or its computation under way
     status: str  # read | ignored | facts | error
     note: str = ""
     tables: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of the file's bytes as they were read (waits for the hashing thread)."""
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record for ``manifest.json``."""
+        return {
+            "path": self.path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "status": self.status,
+            "note": self.note,
+            "tables": self.tables,
+            "sheets": self.sheets,
+        }
 
 
 @dataclass
@@ -130,11 +162,32 @@ def find_header(rows: Sequence[Sequence[Any]], where: Location) -> tuple[int, He
         raise DataError("文件为空或前 15 行没有内容", where)
     found = [str(c) for c in max(nonempty, key=lambda r: sum(not is_empty(c) for c in r))]
     found = [c for c in found if c.strip()]
+    near = nearest_table(found)
+    spec = TABLES[near]
+    needed = [*spec.required, *(["/".join(spec.one_of)] if spec.one_of else [])]
+    wanted = "、".join(describe_column(near, c) for c in needed)
     raise DataError(
         f"无法识别表头，前 15 行中没有任何已知表格的列名；找到的表头: {found}；"
-        f"已知表格: {', '.join(TABLES)}",
+        f"最接近的表格: {near}（{TABLES[near].name_zh}），它需要的列: {wanted}",
         where,
     )
+
+
+def nearest_table(cells: Sequence[Any]) -> str:
+    """The table whose accepted headers look most like ``cells`` (for error messages).
+
+    >>> nearest_table(["活动名", "活动日"])
+    'activities'
+    """
+    heads = [h for h in (normalize_header(c) for c in cells) if h]
+
+    def similarity(table: str) -> float:
+        accepted = [h for col in TABLES[table].columns for h in col.headers]
+        return sum(
+            max(difflib.SequenceMatcher(None, head, a).ratio() for a in accepted) for head in heads
+        )
+
+    return max(TABLES, key=similarity)
 
 
 def _at(where: Location, row: int | None = None, column: str | None = None) -> Location:
@@ -166,7 +219,12 @@ def _grid_to_table(rows: list[list[Any]], where: Location, row_offset: int = 0) 
         source_row=np.arange(len(body)) + row_offset + h + 2,
         blank=blank,
         summary=summary,
+        header_of=_header_of(rows[h], match),
     )
+
+
+def _header_of(header: Sequence[Any], match: HeaderMatch) -> dict[str, str]:
+    return {col: str(header[pos]).strip() for col, pos in match.columns.items()}
 
 
 def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
@@ -215,91 +273,209 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
     return tables, notes
 
 
-def decode_csv(data: bytes, name: str) -> tuple[str, str]:
-    """Text and encoding of CSV bytes: UTF-8 (with or without BOM) or GBK/GB18030."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_MAP_BYTES = 1 << 24  # files this large are memory-mapped, not read
+_HEAD_BYTES = 1 << 20  # the header is looked for in the first 15 records of the first MiB
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_BLANK_LEAD = np.zeros(256, bool)  # first UTF-8 byte of each blank character
+_BLANK_LEAD[[c.encode("utf-8")[0] for c in BLANK_CHARS]] = True
+_NONBLANK_RE = "[^" + "".join(f"\\x{{{ord(c):04x}}}" for c in BLANK_CHARS) + "]"
+
+
+def _bom(data: Data) -> tuple[int, str | None]:
+    """Length of the byte-order mark at the start of ``data`` and the encoding it names."""
+    start = bytes(data[:4])
+    for bom, encoding in _BOMS:
+        if start.startswith(bom):
+            return len(bom), encoding
+    return 0, None
+
+
+def decode_csv(data: Data, name: str) -> tuple[str, str]:
+    """Text and encoding of CSV bytes: UTF-8 (with or without BOM), GBK/GB18030 or UTF-16 (BOM).
+
+    Raises:
+        DataError: none of these encodings reads the bytes.
+    """
+    skip, encoding = _bom(data)
+    for candidate in (encoding,) if encoding else ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding), encoding
+            return str(memoryview(data)[skip:], candidate), candidate
         except UnicodeDecodeError:
             continue
-    raise DataError("无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030）", Location(name))
+    raise DataError(
+        "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030、UTF-16）", Location(name)
+    )
 
 
-def _first_lines(text: str, n: int) -> list[str]:
-    """The first ``n`` lines of ``text`` (without the "\\n") without splitting all of it."""
-    lines: list[str] = []
-    start = 0
-    while len(lines) < n and start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        lines.append(text[start:end])
-        start = end + 1
-    return lines
+def _is_blank(data: Data, skip: int) -> bool:
+    """Nothing but whitespace after the byte-order mark (scans no further than needed)."""
+    if re.search(rb"\S", data[skip : skip + _HEAD_BYTES]):
+        return False
+    return not data[skip + _HEAD_BYTES :].strip()
 
 
-def _sniff_delimiter(head: str) -> str:
+def _lines(text: str) -> Iterator[str]:
+    """Physical lines of ``text`` with their endings (\\n, \\r\\n or \\r, as the csv module)."""
+    return (m.group() for m in _LINE_RE.finditer(text))
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = "".join(itertools.islice(_lines(text), HEADER_SEARCH_ROWS))
     counts = {d: head.count(d) for d in (",", "\t", ";")}
     return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
 
 
-def read_csv_export(data: bytes, name: str) -> RawTable:
-    """The table of one CSV export; pyarrow reads the body, the csv module only the head.
+def _head_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first 15 CSV records of ``text`` and, for each, how many characters reach its end."""
+    used = 0
+
+    def counting() -> Iterator[str]:
+        nonlocal used
+        for line in _lines(text):
+            used += len(line)
+            yield line
+
+    records: list[list[str]] = []
+    ends: list[int] = []
+    for record in csv.reader(counting(), delimiter=delimiter):
+        records.append(record)
+        ends.append(used)
+        if len(records) == HEADER_SEARCH_ROWS:
+            break
+    return records, ends
+
+
+def read_csv_export(data: Data, name: str) -> RawTable:
+    """The table of one CSV export: the csv module finds the header, pyarrow reads the body.
+
+    Row numbers are those Excel shows (one per CSV record, blank lines included). A body pyarrow
+    cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells,
+    bytes that are not UTF-8 after a UTF-8 head) is read whole by the csv module instead, with
+    the same result.
 
     Raises:
         DataError: empty file, unknown encoding or unrecognised header.
     """
     where = Location(name)
-    if not data.strip():
-        raise DataError("文件为空", where)
-    text, _encoding = decode_csv(data, name)
-    head_lines = _first_lines(text, HEADER_SEARCH_ROWS)
-    delimiter = _sniff_delimiter("\n".join(head_lines))
-    head_rows = list(csv.reader(io.StringIO("\n".join(head_lines)), delimiter=delimiter))
-    h, match = find_header(head_rows, where)
-    width = len(head_rows[h])
-    body = text[sum(len(line) + 1 for line in head_lines[: h + 1]) :]
+    skip, encoding = _bom(data)
+    if _is_blank(data, skip):
+        raise DataError("文件为空（没有任何内容）", where)
+    text: str | None = None  # the whole file, decoded, when it had to be
+    head_text = ""
+    if encoding in (None, "utf-8"):  # decode the first MiB only, whole lines
+        head = data[skip : skip + _HEAD_BYTES]
+        if len(data) > skip + _HEAD_BYTES:  # (0x0A is never part of a UTF-8/GBK character)
+            head = head[: head.rfind(b"\n") + 1] or head
+        for candidate in ("utf-8",) if encoding else ("utf-8", "gb18030"):
+            try:
+                head_text, encoding = head.decode(candidate), candidate
+                break
+            except UnicodeDecodeError:
+                encoding = None
+    if encoding not in ("utf-8", "gb18030"):
+        text, encoding = decode_csv(data, name)
+        head_text = text
+    delimiter = _sniff_delimiter(head_text)
     try:
-        return _read_csv_fast(body, delimiter, width, h, match, head_rows[h], name)
-    except pa.ArrowInvalid:
-        pass  # ragged rows, blank lines or line breaks inside cells: the csv module reads them
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        records, ends = _head_records(head_text, delimiter)
+    except csv.Error:  # e.g. a quote left open at the end of the first MiB
+        records, ends = [], []
+    if records:
+        h, match = find_header(records, where)
+        body = _utf8_body(data, skip, head_text[: ends[h]], encoding, text)
+        try:
+            if body is not None:
+                return _read_csv_fast(body[0], body[1], delimiter, records[h], h, match, name)
+        except pa.ArrowException:
+            pass  # the csv module reads what pyarrow cannot
+    if text is None:
+        text = decode_csv(data, name)[0]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's limit
+        raise DataError(f"CSV 格式错误，无法读取: {exc}", where) from None
     return _grid_to_table(rows, where)
 
 
+def _utf8_body(
+    data: Data, skip: int, head: str, encoding: str, text: str | None
+) -> tuple[Data, int] | None:
+    """The bytes below the header as UTF-8, and where they start; None if they cannot be had.
+
+    UTF-8 files are used as they are (no copy); GBK/GB18030 bodies are transcoded from the byte
+    after the header; other encodings from the decoded ``text``.
+    """
+    if encoding == "utf-8":
+        return data, skip + len(head.encode("utf-8"))
+    if text is not None:
+        return text[len(head) :].encode("utf-8"), 0
+    head_bytes = head.encode(encoding)
+    start = skip + len(head_bytes)
+    if bytes(data[skip:start]) != head_bytes:  # not a byte-exact round trip: play safe
+        return None
+    try:
+        return str(memoryview(data)[start:], encoding).encode("utf-8"), 0
+    except UnicodeDecodeError:
+        return None
+
+
 def _read_csv_fast(
-    body: str,
+    data: Data,
+    start: int,
     delimiter: str,
-    width: int,
+    header: list[str],
     h: int,
     match: HeaderMatch,
-    header: list[str],
     name: str,
 ) -> RawTable:
+    """Read the UTF-8 rows in ``data[start:]`` with pyarrow, one row per CSV record.
+
+    A blank line becomes a row of empty cells, as in the csv module.
+
+    Raises:
+        pyarrow.ArrowInvalid: ragged rows (including lines of only spaces), invalid UTF-8, or
+            line breaks inside quoted cells (rows would not be records).
+    """
+    width = len(header)
     names = [f"c{i}" for i in range(width)]
-    table = pacsv.read_csv(
-        io.BytesIO(body.encode("utf-8")),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-        ),
-    )
+    # canonical columns arrive dictionary-encoded: parsing then visits each distinct value once
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    types = dict.fromkeys(names, pa.string())
+    types.update({names[pos]: dictionary for pos in match.columns.values()})
+    quoted = data.find(b'"', start) >= 0
+
+    def read(columns: list[int]) -> pa.Table:
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(data)[start:]),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=False,
+                include_columns=[names[i] for i in columns],
+            ),
+        ).unify_dictionaries()
+
+    # first the canonical columns and the first one, which decides blank and summary rows ...
+    table = read(sorted({0, *match.columns.values()}))
     n = table.num_rows
-    lines = body.count("\n") + (0 if not body or body.endswith("\n") else 1)
-    if n != lines:  # pyarrow skipped blank lines or joined quoted line breaks: row numbers differ
-        raise pa.ArrowInvalid("row count differs from line count")
-    trimmed = [pc.utf8_trim_whitespace(table.column(i)) for i in range(width)]
-    nonempty = [pc.not_equal(c, "") for c in trimmed]
-    blank = np.ones(n, bool)
-    first = pa.nulls(n, pa.string())
-    for col, ok in zip(trimmed, nonempty, strict=True):
-        blank &= ~ok.to_numpy(zero_copy_only=False)
-        first = pc.if_else(pc.and_(pc.is_null(first), ok), col, first)
-    summary = pc.fill_null(pc.match_substring_regex(first, _SUMMARY_RE.pattern), False)
+    if quoted and n != _count_lines(data, start):
+        raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
+    every = table if table.num_columns == width else None
+    blank, summary = _row_flags([table.column(names[0])], n)
+    if blank.any():  # ... and all columns when a first cell is empty
+        if every is None:
+            every = read(list(range(width)))
+        blank, summary = _row_flags([every.column(name) for name in names], n)
     frame = pd.DataFrame(
-        {col: table.column(pos).to_pandas() for col, pos in match.columns.items()},
+        {col: table.column(names[pos]).to_pandas() for col, pos in match.columns.items()},
         index=pd.RangeIndex(n),
     )
     return RawTable(
@@ -311,8 +487,123 @@ def _read_csv_fast(
         frame=frame,
         source_row=np.arange(n) + h + 2,
         blank=blank,
-        summary=summary.to_numpy(zero_copy_only=False),
+        summary=summary,
+        header_of=_header_of(header, match),
     )
+
+
+def _count_lines(data: Data, start: int) -> int:
+    """Physical lines in ``data[start:]``, ended by \\n, \\r\\n or a lone \\r."""
+    if isinstance(data, bytes):
+        lf, cr, crlf = (data.count(end, start) for end in (b"\n", b"\r", b"\r\n"))
+    else:
+        raw = np.frombuffer(data, np.uint8)[start:]
+        lf, cr = int(np.count_nonzero(raw == 10)), int(np.count_nonzero(raw == 13))
+        crlf = int(np.count_nonzero((raw[:-1] == 13) & (raw[1:] == 10)))
+    ends = lf + cr - crlf
+    unterminated = len(data) > start and data[-1:] not in (b"\n", b"\r")
+    return ends + int(unterminated)
+
+
+def _row_flags(columns: list[pa.ChunkedArray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blank rows and summary rows, by the same rules as the grid path (:func:`is_empty`).
+
+    Only rows whose earlier cells are all empty look at the next column, so a long export
+    usually costs one scan of its first column.
+    """
+    undecided = np.arange(n)
+    summary = np.zeros(n, bool)
+    for column in columns:
+        if not len(undecided):
+            break
+        cells = column if len(undecided) == n else column.take(pa.array(undecided))
+        nonempty, marked = _cell_flags(cells)
+        summary[undecided[marked]] = True
+        undecided = undecided[~nonempty]
+    blank = np.zeros(n, bool)
+    blank[undecided] = True
+    return blank, summary
+
+
+def _cell_flags(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: not empty (:func:`is_empty`), and a summary mark (:func:`is_summary_cell`).
+
+    Arrow kernels scan the strings (of a dictionary column: its distinct values); only cells
+    holding "计", the last character of every summary mark, are checked in Python.
+    """
+    if len(cells) == 0:
+        return np.zeros(0, bool), np.zeros(0, bool)
+    indices = None
+    strings: pa.Array | pa.ChunkedArray = cells
+    if pa.types.is_dictionary(cells.type):
+        combined = cells.combine_chunks()
+        strings = combined.dictionary
+        indices = combined.indices.to_numpy(zero_copy_only=False)
+    nonempty = _nonempty(strings)
+    marked = np.zeros(len(strings), bool)
+    maybe = np.flatnonzero(
+        pc.match_substring(strings, "计").to_numpy(zero_copy_only=False) & nonempty
+    )
+    if len(maybe):
+        candidates = strings.take(pa.array(maybe)).to_pylist()
+        marked[maybe] = [is_summary_cell(v) for v in candidates]
+    if indices is not None:
+        return nonempty[indices], marked[indices]
+    return nonempty, marked
+
+
+def _load(path: Path) -> Data:
+    """The bytes of ``path``: a read-only memory map for large files (no copy), else a read."""
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < max(_MAP_BYTES, 1):  # (an empty file cannot be mapped)
+            return fh.read()
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+_HASHER: ThreadPoolExecutor | None = None
+
+
+def _hash_later(data: Data) -> Future[str]:
+    """SHA-256 of ``data`` computed on a background thread (hashlib releases the GIL).
+
+    Parsing and cleaning go on meanwhile; :attr:`RawFile.sha256` waits for the result.
+    """
+    global _HASHER
+    if _HASHER is None:
+        _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qyzj-sha256")
+    return _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
+
+
+def _nonempty(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per string: holds a character outside :data:`BLANK_CHARS` (see :func:`is_empty`).
+
+    Most cells start with such a character; their first byte decides. Only cells that are empty
+    or start with a byte that may begin a blank character go through the regex.
+    """
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    parts = []
+    for chunk in chunks:
+        offset_type = {pa.string(): np.int32, pa.large_string(): np.int64}.get(chunk.type)
+        if offset_type is None or chunk.null_count:
+            parts.append(_nonempty_regex(chunk))
+            continue
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], offset_type)[
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
+        data = np.frombuffer(buffers[2], np.uint8) if buffers[2] else np.zeros(1, np.uint8)
+        first = data[np.minimum(offsets[:-1], len(data) - 1)]
+        doubt = np.flatnonzero((offsets[1:] == offsets[:-1]) | _BLANK_LEAD[first])
+        nonempty = np.ones(len(chunk), bool)
+        if len(doubt):
+            nonempty[doubt] = _nonempty_regex(chunk.take(pa.array(doubt)))
+        parts.append(nonempty)
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
+def _nonempty_regex(strings: pa.Array) -> np.ndarray:
+    return pc.match_substring_regex(strings, _NONBLANK_RE).to_numpy(zero_copy_only=False)
 
 
 def read_raw_dir(raw_dir: Path) -> RawExports:
@@ -320,6 +611,8 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
     ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
+    Files are only read, never written; their SHA-256 is computed on a second thread while the
+    exports are parsed and cleaned (:attr:`RawFile.sha256` waits for it).
     """
     tables: list[RawTable] = []
     files: list[RawFile] = []
@@ -328,33 +621,54 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     facts_path: Path | None = None
     for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
         name = path.relative_to(raw_dir).as_posix()
-        data = path.read_bytes()
-        record = RawFile(name, len(data), hashlib.sha256(data).hexdigest(), "read")
+        try:
+            data = _load(path)
+        except OSError as exc:
+            record = RawFile(name, 0, "", "error", f"无法读取文件: {exc}")
+            files.append(record)
+            errors.append(DataError(record.note, Location(name)))
+            continue
+        record = RawFile(name, len(data), _hash_later(data), "read")
         files.append(record)
-        suffix = path.suffix.lower()
-        if path.name.startswith("~$"):
-            record.status, record.note = "ignored", "Excel 锁定文件（文件正在被打开），已忽略"
-        elif any(part.startswith(".") for part in path.relative_to(raw_dir).parts):
-            record.status, record.note = "ignored", "隐藏文件，已忽略"
-        elif path.name.lower() in FACTS_NAMES:
-            record.status, record.note = "facts", "手工维护的 facts.yaml"
+        _read_one(path, raw_dir, data, record, tables, notes, errors)
+        if record.status == "facts":
             facts_path = path
-        elif suffix not in SPREADSHEET_SUFFIXES:
-            record.status, record.note = "ignored", "不是表格文件（xlsx/xls/csv），已忽略"
-        else:
-            try:
-                if suffix == ".csv":
-                    found, file_notes = [read_csv_export(data, name)], []
-                else:
-                    found, file_notes = read_workbook(path, name)
-            except DataError as exc:
-                record.status, record.note = "error", exc.message
-                errors.append(exc)
-                continue
-            tables.extend(found)
-            notes.extend(file_notes)
-            record.tables = sorted({t.table for t in found})
-            record.sheets = [t.sheet for t in found if t.sheet is not None]
-        if record.status == "ignored":
-            notes.append(f"{name}: {record.note}")
     return RawExports(tables, files, notes, errors, facts_path)
+
+
+def _read_one(
+    path: Path,
+    raw_dir: Path,
+    data: Data,
+    record: RawFile,
+    tables: list[RawTable],
+    notes: list[str],
+    errors: list[DataError],
+) -> None:
+    """Classify one file and read its tables into ``tables`` (problems into ``errors``)."""
+    name = record.path
+    suffix = path.suffix.lower()
+    if path.name.startswith("~$"):
+        record.status, record.note = "ignored", "Excel 锁定文件（文件正在被打开），已忽略"
+    elif any(part.startswith(".") for part in path.relative_to(raw_dir).parts):
+        record.status, record.note = "ignored", "隐藏文件，已忽略"
+    elif path.name.lower() in FACTS_NAMES:
+        record.status, record.note = "facts", "手工维护的 facts.yaml"
+    elif suffix not in SPREADSHEET_SUFFIXES:
+        record.status, record.note = "ignored", "不是表格文件（xlsx/xls/csv），已忽略"
+    else:
+        try:
+            if suffix == ".csv":
+                found, file_notes = [read_csv_export(data, name)], []
+            else:
+                found, file_notes = read_workbook(path, name)
+        except DataError as exc:
+            record.status, record.note = "error", exc.message
+            errors.append(exc)
+            return
+        tables.extend(found)
+        notes.extend(file_notes)
+        record.tables = sorted({t.table for t in found})
+        record.sheets = [t.sheet for t in found if t.sheet is not None]
+    if record.status == "ignored":
+        notes.append(f"{name}: {record.note}")

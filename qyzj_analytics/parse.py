@@ -10,10 +10,10 @@ cleaning a million-row export fast.
 from __future__ import annotations
 
 import datetime as dt
-import math
+import operator
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,10 +21,13 @@ import pandas as pd
 
 from qyzj_analytics.errors import ParseError
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_QUOTES = dict.fromkeys(map(ord, "“”\"'「」‘’『』"), None)
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_QUOTES = "“”\"'「」‘’『』"
+_DROP_RE = re.compile(f"[{re.escape(_ZERO_WIDTH + _QUOTES)}]+")  # removed after NFKC
+_SPACES_RE = re.compile(r"\s+")
 _EMPTY_MARKERS = {"", "-", "--", "—", "——", "/", "无", "n/a", "na", "none", "null", "nan"}
-_YES = {"是", "y", "yes", "√", "✓", "✔", "1", "true", "t", "1.0"}
+_YES = {"是", "y", "yes", "√", "✓", "✔", "1", "1.0", "true"}
+BLANK_CHARS = " \t\r\n\u3000\u200b\ufeff"  # a cell of only these is empty (io matches this too)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 1, 2_958_465  # 1900-01-01 .. 9999-12-31
 
@@ -37,10 +40,12 @@ def is_empty(value: Any) -> bool:
     """
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float):
-        return math.isnan(value)
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
     if isinstance(value, str):
-        return not value.strip(" \t\r\n\u3000\u200b\ufeff")
+        return not value.strip(BLANK_CHARS)
     return False
 
 
@@ -50,13 +55,17 @@ def normalize_text(value: Any) -> str | None:
     >>> normalize_text(" “小微你好”\\u200b专项 ")
     '小微你好专项'
     """
+    if isinstance(value, str):  # the common case first (blank strings come out as None)
+        return _DROP_RE.sub("", unicodedata.normalize("NFKC", value)).strip() or None
     if is_empty(value):
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH).translate(_QUOTES)
-    text = text.strip()
-    return text or None
+    try:
+        raw = str(value)
+    except ValueError as exc:  # an int too long to print (over 4300 digits)
+        raise ParseError("数值过长，无法作为文本读取") from exc
+    return _DROP_RE.sub("", unicodedata.normalize("NFKC", raw)).strip() or None
 
 
 _UNIT_SUFFIX = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
@@ -69,7 +78,7 @@ def normalize_header(value: Any) -> str:
     '参与企业数'
     """
     text = normalize_text(value) or ""
-    text = re.sub(r"\s+", "", text).strip("*＊")
+    text = _SPACES_RE.sub("", text).strip("*＊")
     while True:
         stripped = _UNIT_SUFFIX.sub("", text)
         if stripped == text or not stripped:
@@ -80,7 +89,7 @@ def normalize_header(value: Any) -> str:
 def key_text(value: Any) -> str | None:
     """Text for deduplication keys: :func:`normalize_text` without any whitespace, case-folded."""
     text = normalize_text(value)
-    return re.sub(r"\s+", "", text).casefold() if text else None
+    return _SPACES_RE.sub("", text).casefold() if text else None
 
 
 _DATE_RE = re.compile(
@@ -97,17 +106,28 @@ _NO_YEAR_RE = re.compile(r"^\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
 
 
 def _serial_to_date(number: float) -> dt.date:
-    if not math.isfinite(number) or not _SERIAL_MIN <= number <= _SERIAL_MAX:
-        raise ParseError(f"无法识别的日期数值 {number!r}")
+    """An Excel serial day number (the 1900 date system) as a date; a fraction is the time."""
+    if not _SERIAL_MIN <= number <= _SERIAL_MAX:  # also false for NaN
+        raise ParseError(f"无法识别的日期数值 {_short(number)}")
     return _EXCEL_EPOCH + dt.timedelta(days=int(number))
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value for messages, at most 40 characters (huge ints cannot even print)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "<过长的数值>"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_date(value: Any) -> dt.date | None:
     """A cell as a calendar day; a trailing time or time range is dropped.
 
     Accepts Excel date cells and serial numbers, ``2025-03-05``, ``2025/3/5``, ``2025.3.5``,
-    ``2025年3月5日``, ``20250305`` and full-width digits. A date without a year, or one that
-    cannot be read, raises :class:`ParseError`.
+    ``2025年3月5日``, ``20250305`` and full-width digits. Empty cells and the placeholders
+    ``-``, ``/`` and ``无`` give ``None``. A date without a year, or one that cannot be read,
+    raises :class:`ParseError`.
 
     >>> parse_date("２０２５年３月５日 14:30-16:00")
     datetime.date(2025, 3, 5)
@@ -123,36 +143,45 @@ def parse_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    if isinstance(value, bool):
+        day = value.astype("datetime64[D]").item()  # an int when outside datetime.date's range
+        if isinstance(day, dt.date):
+            return day
+        raise ParseError(f"无法识别的日期 {_short(value)}")
+    if isinstance(value, bool | np.bool_):
         raise ParseError(f"无法识别的日期 {value!r}")
-    if isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, int | np.integer):
+        value = int(value)
+        if 19000101 <= value <= 21001231:  # 20250305 typed as a number
+            return parse_date(str(value))
+        return _serial_to_date(value)
+    if isinstance(value, float | np.floating):
         number = float(value)
-        if number.is_integer() and 19000101 <= number <= 21001231:
+        if 19000101 <= number <= 21001231 and number.is_integer():
             return parse_date(str(int(number)))
         return _serial_to_date(number)
     text = normalize_text(value)
-    if text is None:
+    if text is None or text.casefold() in _EMPTY_MARKERS:  # "-", "/", "无": no date
         return None
     match = _DATE_RE.match(text) or _COMPACT_RE.match(text)
     if match is None:
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
             return _serial_to_date(float(text))
         if _NO_YEAR_RE.match(text):
-            raise ParseError(f"日期缺少年份: {text!r}")
-        raise ParseError(f"无法识别的日期: {text!r}")
+            raise ParseError(f"日期缺少年份: {_short(text)}")
+        raise ParseError(f"无法识别的日期: {_short(text)}")
     if not _TIME_REST.match(match["rest"]):
-        raise ParseError(f"无法识别的日期: {text!r}")
+        raise ParseError(f"无法识别的日期: {_short(text)}")
     try:
         return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
     except ValueError as exc:
-        raise ParseError(f"不存在的日期: {text!r}") from exc
+        raise ParseError(f"不存在的日期: {_short(text)}") from exc
 
 
-_COUNT_RE = re.compile(
-    r"^(?:约|大约|近|超过|超|逾|共|计)?\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?\s*\+?\s*"
-    r"(?:家次|人次|家|人|个|次|场|名|位|户|余家|余人|多家|多人|余|多)?\s*\+?$"
+_COUNT_RE = re.compile(  # matched with all whitespace removed (no backtracking blow-up)
+    r"^(?:约|大约|近|超过|超|逾|共|计)?(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?\+?"
+    r"(?:家次|人次|家|人|个|次|场|名|位|户|余家|余人|多家|多人|余|多)?\+?$"
 )
+_MAX_COUNT_DIGITS = 18
 
 
 def parse_count(value: Any) -> int | None:
@@ -163,20 +192,25 @@ def parse_count(value: Any) -> int | None:
     """
     if is_empty(value):
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         raise ParseError(f"无法识别的数量: {value!r}")
-    if isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, int | np.integer):
+        if 0 <= value < 10**_MAX_COUNT_DIGITS:
+            return int(value)
+        raise ParseError(f"无法识别的数量: {_short(value)}")
+    if isinstance(value, float | np.floating):
         number = float(value)
-        if math.isfinite(number) and number >= 0 and number.is_integer():
+        if 0 <= number < 10**_MAX_COUNT_DIGITS and number.is_integer():
             return int(number)
-        raise ParseError(f"无法识别的数量: {value!r}")
+        raise ParseError(f"无法识别的数量: {_short(value)}")
     text = normalize_text(value)
     if text is None or text.casefold() in _EMPTY_MARKERS:
         return None
-    match = _COUNT_RE.match(text)
-    if match is None:
-        raise ParseError(f"无法识别的数量: {text!r}")
-    return int(match["n"].replace(",", ""))
+    match = _COUNT_RE.match(_SPACES_RE.sub("", text))
+    digits = match["n"].replace(",", "") if match else ""
+    if match is None or len(digits) > _MAX_COUNT_DIGITS:
+        raise ParseError(f"无法识别的数量: {_short(text)}")
+    return int(digits)
 
 
 def parse_yes_no(value: Any) -> bool:
@@ -187,16 +221,17 @@ def parse_yes_no(value: Any) -> bool:
     """
     if is_empty(value):
         return False
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
     if isinstance(value, int | float | np.integer | np.floating):
-        return float(value) == 1.0
+        return bool(value == 1)
     text = normalize_text(value)
     return text is not None and text.casefold() in _YES
 
 
 _CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE_VALUE = {c: i for i, c in enumerate(_CODE_CHARS)}
 
 
 def normalize_credit_code(value: Any) -> str | None:
@@ -208,7 +243,7 @@ def normalize_credit_code(value: Any) -> str | None:
     text = normalize_text(value)
     if text is None:
         return None
-    return re.sub(r"\s+", "", text).upper() or None
+    return _SPACES_RE.sub("", text).upper() or None
 
 
 def is_valid_credit_code(code: str | None) -> bool:
@@ -217,10 +252,14 @@ def is_valid_credit_code(code: str | None) -> bool:
     >>> is_valid_credit_code("91330382781819720R"), is_valid_credit_code("91330382781819720A")
     (True, False)
     """
-    if code is None or len(code) != 18 or any(c not in _CODE_CHARS for c in code):
+    if not isinstance(code, str) or len(code) != 18:
         return False
-    total = sum(_CODE_CHARS.index(c) * w for c, w in zip(code[:17], _CODE_WEIGHTS, strict=True))
-    return _CODE_CHARS[(31 - total % 31) % 31] == code[17]
+    try:
+        values = [_CODE_VALUE[c] for c in code]
+    except KeyError:  # a character outside the code set (I, O, S, V, Z, lower case ...)
+        return False
+    total = sum(map(operator.mul, values, _CODE_WEIGHTS))  # the first 17 characters
+    return values[17] == (31 - total % 31) % 31
 
 
 class DistinctParse(NamedTuple):
@@ -239,6 +278,19 @@ class DistinctParse(NamedTuple):
         return np.asarray(self.reasons, dtype=object)[self.take]
 
 
+def factorize_values(values: pd.Series | np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+    """Codes (``-1`` for missing) and distinct values; a ``Categorical`` reuses its own codes.
+
+    >>> codes, uniques = factorize_values(pd.Series(["b", None, "a", "b"], dtype="category"))
+    >>> codes.tolist(), list(uniques)
+    ([1, -1, 0, 1], ['a', 'b'])
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), uniques
+
+
 def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctParse:
     """Apply ``parser`` once per distinct value of ``values``.
 
@@ -249,7 +301,9 @@ def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctP
     >>> list(p.values()), [r is None for r in p.row_reasons()]
     ([3, None, None, 3], [True, False, True, True])
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorize_values(values)
+    if isinstance(uniques, pd.Index | pd.api.extensions.ExtensionArray):
+        uniques = uniques.tolist()  # plain Python values: iterating an arrow array is slow
     results: list[Any] = []
     reasons: list[str | None] = []
     for item in uniques:

@@ -1,0 +1,54 @@
+"""Benchmark: `qyzj forecast --draws 100000` vs `qyzj kpi` on the same sample exports.
+
+Target (forecast issue, point 5): ratio ≤ 1.5, both timed as whole processes in one run
+(interleaved, median of the repeats), at as-of 2025-09-30 (end of Q3) unless told otherwise.
+
+    .venv/bin/python bench/bench_forecast.py [--repeats 5] [--as-of 2025-09-30] [--draws 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BIN, compare
+
+from qyzj_analytics.sample import write_sample
+
+TARGET = 1.5
+
+
+def main() -> int:
+    """Run the benchmark; exit 1 when the ratio misses the target."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--as-of", default="2025-09-30")
+    parser.add_argument("--draws", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2025, help="seed of the sample exports")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="qyzj-bench-forecast-"))
+    try:
+        raw = work / "raw"
+        write_sample(raw, seed=args.seed)
+        qyzj = str(BIN / "qyzj")
+        common = ["--raw", str(raw), "--as-of", args.as_of, "--json"]
+        baseline = [qyzj, "kpi", *common]
+        candidate = [qyzj, "forecast", *common, "--draws", str(args.draws)]
+        _, _, ratio = compare(
+            f"qyzj forecast --draws {args.draws} vs qyzj kpi (as of {args.as_of})",
+            candidate,
+            baseline,
+            args.repeats,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"target ≤ {TARGET}: {'OK' if ratio <= TARGET else 'MISSED'}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

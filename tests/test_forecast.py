@@ -1,0 +1,365 @@
+"""Year-end forecast (DESIGN "Forecast"): edges, reproducibility, monotonicity and the planner."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import CONTRACT, activity, context
+
+from qyzj_analytics.assessment import assess
+from qyzj_analytics.backtest import StreamProcess, YearProcess, simulate_tables
+from qyzj_analytics.cli import main
+from qyzj_analytics.facts import Facts
+from qyzj_analytics.forecast import (
+    Forecast,
+    build_horizon,
+    closure_survival,
+    fit_rate,
+    forecast_to_dict,
+    format_forecast,
+    run_forecast,
+    share_of,
+)
+from qyzj_analytics.kpi import KpiContext
+from qyzj_analytics.plan import _Evaluator, build_levers
+
+Q3_END = dt.date(2025, 9, 30)
+
+
+def steady(per_year: float) -> StreamProcess:
+    """A stream without season or trend and with little overdispersion."""
+    return StreamProcess(per_year, 0.0, 6.0, 0.0, 0.02, 0.0, 0.05)
+
+
+def on_target_process(level: float = 1.0) -> YearProcess:
+    """Every stream at ``level`` times the contract pace, tags at their target shares."""
+    return YearProcess(
+        services=steady(2000 * level),
+        offline=steady(32 * level),
+        online=steady(80 * level),
+        appeals=steady(80),
+        publications=steady(200),
+        hybrid_share=0.1,
+        tag_share={"alliance": 0.12, "park": 0.45, "xiaowei_nihao": 0.42, "policy": 0.12},
+        park_given_xiaowei=0.6,
+        online_policy_share=0.1,
+        unknown_share=0.0,
+        appeal_rejected_share=0.05,
+        appeal_close_probability=0.98,
+        appeal_median_days=7.0,
+        courses_per_year=2.5,
+    )
+
+
+def year_tables(seed: int = 3, level: float = 1.0) -> dict[str, pd.DataFrame]:
+    return simulate_tables(np.random.default_rng(seed), on_target_process(level), CONTRACT)
+
+
+def ctx_at(as_of: dt.date, tables: dict[str, pd.DataFrame]) -> KpiContext:
+    return KpiContext(tables, CONTRACT, as_of, Facts())
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return year_tables()
+
+
+@pytest.fixture(scope="module")
+def q3(tables: dict[str, pd.DataFrame]) -> Forecast:
+    return run_forecast(ctx_at(Q3_END, tables), draws=4000, seed=11)
+
+
+def test_quantiles_are_ordered_and_probabilities_sum_to_one(q3: Forecast) -> None:
+    for k in q3.kpis:
+        assert k.p10 <= k.p50 <= k.p90
+        assert 0.0 <= k.p_target <= 1.0
+    assert q3.score["p10"] <= q3.score["p50"] <= q3.score["p90"]
+    assert set(q3.grade_probability) == {g.id for g in CONTRACT.grades}
+    assert sum(q3.grade_probability.values()) == pytest.approx(1.0, abs=1e-12)
+    assert q3.payment_p10 <= q3.payment_expected <= q3.payment_p90
+
+
+def test_counts_never_fall_below_today(q3: Forecast) -> None:
+    for k in q3.kpis:
+        if k.method == "rate_per_workday":
+            assert k.p10 >= k.actual
+
+
+def test_kpi_at_target_has_p_target_one_and_needs_nothing() -> None:
+    rows = [activity(f"走进小微园活动{i}", f"2025-03-{i + 1:02d}") for i in range(30)]
+    ctx = context("2025-04-30", activities=rows)
+    f = run_forecast(ctx, draws=2000, seed=1)
+    by_id = {k.id: k for k in f.kpis}
+    for kpi_id in ("offline_events", "park_events"):
+        assert by_id[kpi_id].actual >= CONTRACT.kpi(kpi_id).target
+        assert by_id[kpi_id].p_target == 1.0
+        assert by_id[kpi_id].required_per_week == 0.0
+    # a count still short needs (target − actual) per remaining week
+    weeks = build_horizon(CONTRACT, ctx.as_of).remaining_weeks
+    alliance = by_id["alliance_events"]
+    assert alliance.required_per_week == pytest.approx(3 / weeks)
+
+
+def test_last_day_has_no_uncertainty_and_matches_qyzj_kpi(tables: dict) -> None:
+    for day in (CONTRACT.period_end, CONTRACT.period_end + dt.timedelta(days=10)):
+        ctx = ctx_at(day, tables)
+        f = run_forecast(ctx, draws=3000, seed=5)
+        a = assess(ctx)
+        for k, r in zip(f.kpis, a.kpis, strict=True):
+            assert k.p10 == k.p50 == k.p90 == r.actual
+            assert k.mean == pytest.approx(r.actual)
+            assert k.p_target in (0.0, 1.0)
+        assert f.score["p10"] == f.score["p90"] == pytest.approx(a.base)
+        assert f.grade_probability[a.grade] == 1.0
+        assert f.payment_expected == f.payment_p10 == f.payment_p90 == a.payment.total
+
+
+def test_same_seed_same_bytes_and_another_seed_differs(tables: dict) -> None:
+    ctx = ctx_at(dt.date(2025, 6, 30), tables)
+
+    def text(seed: int) -> str:
+        result = run_forecast(ctx, draws=3000, seed=seed)
+        return json.dumps(forecast_to_dict(result), ensure_ascii=False, indent=2)
+
+    first = text(42)
+    assert text(42) == first
+    assert text(43) != first
+
+
+def test_json_shape(q3: Forecast) -> None:
+    out = forecast_to_dict(q3)
+    assert out["as_of"] == "2025-09-30"
+    assert (out["draws"], out["seed"]) == (4000, 11)
+    assert set(out["kpis"]) == {k.id for k in CONTRACT.kpis}
+    for item in out["kpis"].values():
+        assert {"p10", "p50", "p90", "mean", "p_target", "required_per_week"} <= set(item)
+    assert set(out["score"]) >= {"p10", "p50", "p90", "mean"}
+    assert sum(out["grade_probability"].values()) == pytest.approx(1.0, abs=1e-9)
+    for key in ("expected", "p10", "p90"):
+        value = out["payment"][key]
+        assert isinstance(value, str)
+        assert Decimal(value) == Decimal(value).quantize(Decimal("0.01"))
+    assert out["plan"]["statement"]
+    json.dumps(out)  # serialisable as is
+
+
+def test_more_events_so_far_never_lower_p_excellent(tables: dict) -> None:
+    draws = 20_000
+    start = run_forecast(ctx_at(Q3_END, tables), draws=draws, seed=9, plan=False)
+    p_start = start.grade_probability["excellent"]
+    assert 0.02 < p_start < 0.98, "the scenario should leave the grade open"
+    extra_rows: list[dict] = []
+    previous = p_start
+    for i in range(8):
+        day = pd.Timestamp("2025-07-01") + pd.Timedelta(days=7 * i)
+        extra_rows.append({"title": "“小微你好”走进小微园联盟活动", "date": day, "format": "线下"})
+        more = dict(tables)
+        more["activities"] = pd.concat(
+            [tables["activities"], _like(tables["activities"], extra_rows)], ignore_index=True
+        )
+        now = run_forecast(ctx_at(Q3_END, more), draws=draws, seed=9, plan=False)
+        p = now.grade_probability["excellent"]
+        # the expectation never falls (see the test below); allow the Monte Carlo error only
+        noise = 3 * np.sqrt(max(p * (1 - p), 1e-4) / draws)
+        assert p >= previous - noise
+        previous = max(previous, p)
+        for before, after in zip(start.kpis, now.kpis, strict=True):
+            if before.id in ("offline_events", "park_events", "xiaowei_nihao_events"):
+                assert after.mean > before.mean
+    assert previous > p_start + 0.3
+
+
+def test_more_events_never_lower_an_expected_count() -> None:
+    """Exactly, without Monte Carlo: the rate's prior weight does not depend on the data, so
+    a tag's expected count (k + w·prior)/(W + b) only grows with events of any kind."""
+    from qyzj_analytics.forecast import _combo_alpha, _pace, _tag_prior_share
+
+    horizon = build_horizon(CONTRACT, Q3_END)
+    tags = list(CONTRACT.tag_keywords)
+    pace = _pace(CONTRACT.kpi("offline_events").target, horizon)
+    priors = np.array([_tag_prior_share(CONTRACT, t) for t in tags])
+    rng = np.random.default_rng(0)
+    flags = rng.random((12, len(tags))) < 0.3
+    dates = pd.Series(pd.date_range("2025-01-06", periods=12, freq="14D"))
+
+    def expected(flags: np.ndarray, dates: pd.Series) -> np.ndarray:
+        fit = fit_rate(dates, horizon, pace)
+        alpha = _combo_alpha(flags, priors, fit.prior_events)
+        bits = (np.arange(len(alpha))[:, None] >> np.arange(len(tags))[None, :]) & 1
+        return fit.mean * (alpha @ bits) / alpha.sum()
+
+    before = expected(flags, dates)
+    for row in (
+        [True, False, False, False],
+        [False, False, False, False],
+        [False, True, True, False],
+    ):
+        flags = np.vstack([flags, row])
+        dates = pd.concat([dates, pd.Series([pd.Timestamp("2025-08-01")])], ignore_index=True)
+        after = expected(flags, dates)
+        assert np.all(after >= before - 1e-12)
+        before = after
+
+
+def _like(frame: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:
+    extra = pd.DataFrame(rows)
+    out = {}
+    for col in frame.columns:
+        values = extra[col] if col in extra else pd.Series([None] * len(extra))
+        if col == "source_row":
+            values = pd.Series(range(len(extra)))
+        out[col] = pd.Series(values.to_numpy(), dtype=frame[col].dtype)
+    return pd.DataFrame(out)
+
+
+def test_before_the_first_working_day_uses_a_weak_prior_and_says_so(tables: dict) -> None:
+    f = run_forecast(ctx_at(dt.date(2024, 12, 31), tables), draws=2000, seed=1)
+    assert any("弱先验" in n for n in f.notes)
+    served = next(k for k in f.kpis if k.id == "enterprises_served")
+    assert served.actual == 0
+    assert 0 < served.p10 < CONTRACT.kpi("enterprises_served").target < served.p90
+
+
+def test_unknown_calendar_year_falls_back_and_says_so() -> None:
+    contract = dataclasses.replace(
+        CONTRACT, period_start=dt.date(2099, 1, 1), period_end=dt.date(2099, 12, 31)
+    )
+    rows = [activity(f"政策宣讲会{i}", f"2099-02-{i + 1:02d}") for i in range(5)]
+    ctx = context("2099-03-31", contract=contract, activities=rows)
+    f = run_forecast(ctx, draws=1000, seed=1)
+    out = forecast_to_dict(f)
+    assert out["calendar"] == {"source": "weekday_fallback", "fallback_years": [2099]}
+    assert any("2099" in n and "周一至周五" in n for n in f.notes)
+
+
+def test_readable_summary_is_chinese_and_complete(q3: Forecast) -> None:
+    text = format_forecast(q3)
+    assert "年终预测" in text
+    assert "档次概率" in text and "优秀" in text
+    assert "行动建议" in text
+    for k in q3.kpis:
+        assert k.name in text
+
+
+def test_rate_fit_uses_working_days(tables: dict) -> None:
+    horizon = build_horizon(CONTRACT, dt.date(2025, 3, 31))
+    dates = pd.Series(pd.to_datetime(["2025-01-02"] * 59))
+    fit = fit_rate(dates, horizon, None)
+    assert horizon.elapsed_workdays == 59
+    assert fit.mean == pytest.approx(59.5 / 59, rel=0.2)
+
+
+def test_closure_survival_follows_the_observed_closures() -> None:
+    durations = np.array([2, 2, 5, 5, 10])
+    closed = np.array([True, True, True, True, False])
+    s = closure_survival(durations, closed, 40)
+    assert s[1] == 1.0
+    assert s[2] == pytest.approx(0.6)
+    assert s[5] == pytest.approx(0.2)
+    assert s[10] == pytest.approx(0.2)
+    assert np.all(np.diff(s) <= 1e-12)
+    assert s[39] < s[10]  # the tail keeps closing beyond the longest follow-up
+    stuck = closure_survival(durations, closed, 40, never=0.15)
+    assert stuck[39] >= 0.15
+
+
+def test_share_of_sums_to_exactly_one() -> None:
+    shares = share_of({"a": 1, "b": 1, "c": 1}, 3)
+    assert sum(round(v * 10**6) for v in shares.values()) == 10**6
+
+
+# --- action planner ---------------------------------------------------------------------------
+
+
+def test_plan_reaches_the_goal_with_the_units_it_names(q3: Forecast, tables: dict) -> None:
+    plan = q3.plan
+    assert plan is not None
+    if plan.probability_now >= 0.9:
+        assert plan.total_units == 0
+        return
+    if not plan.reachable:
+        assert "达不到" in plan.statement
+        return
+    horizon = build_horizon(CONTRACT, Q3_END)
+    levers = build_levers(CONTRACT, len(horizon.months))
+    ev = _Evaluator(q3.values, q3.online_months, q3.livestream_done, CONTRACT, levers, "excellent")
+    assert ev.probability(plan.extra)[0] >= 0.9
+    assert plan.probability_with_plan >= 0.9
+    # trimming: removing one unit of any lever in use breaks the goal
+    for lever_id, units in plan.extra.items():
+        if units:
+            fewer = {**plan.extra, lever_id: units - 1}
+            assert ev.probability(fewer)[0] < 0.9
+
+
+def test_plan_when_already_excellent() -> None:
+    tables = year_tables(seed=4, level=1.3)
+    f = run_forecast(ctx_at(Q3_END, tables), draws=3000, seed=2)
+    assert f.grade_probability["excellent"] >= 0.9
+    assert f.plan is not None and f.plan.total_units == 0
+    assert "无需" in f.plan.statement
+
+
+def test_plan_out_of_reach_names_the_best_grade() -> None:
+    tables = year_tables(seed=5, level=0.5)
+    tables["staff"] = tables["staff"].iloc[:0]  # no staff at all: 5 points lost for good
+    appeals = tables["appeals"]
+    tables["appeals"] = appeals.assign(status="办理中", closed=pd.NaT)  # nothing ever closes
+    f = run_forecast(ctx_at(dt.date(2025, 11, 30), tables), draws=3000, seed=2)
+    assert f.plan is not None
+    assert not f.plan.reachable
+    assert "达不到" in f.plan.statement
+    assert f.plan.best_grade != "excellent"
+    assert f.plan.best_grade_name in f.plan.statement
+
+
+# --- command line -----------------------------------------------------------------------------
+
+ACTIVITIES_CSV = """乐清市企业之家2025年活动台账,,,
+序号,活动名称,活动时间,活动形式
+1,“小微你好”走进柳市小微园,2025-03-05 14:30,线下
+2,惠企政策直播,2025/3/6,线上
+3,服务联盟交流会,2025-04-10,线下
+"""
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "活动.csv").write_text(ACTIVITIES_CSV, encoding="utf-8-sig")
+    return folder
+
+
+def test_forecast_cli_json_is_reproducible(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--json", "--draws", "3000"]
+    assert main([*argv, "--seed", "7"]) == 0
+    first = capsys.readouterr().out
+    assert main([*argv, "--seed", "7"]) == 0
+    assert capsys.readouterr().out == first
+    data = json.loads(first)
+    assert (data["as_of"], data["draws"], data["seed"]) == ("2025-06-30", 3000, 7)
+    assert data["kpis"]["park_events"]["actual"] == 1
+    assert set(data["payment"]) == {"expected", "p10", "p90"}
+    assert sum(data["grade_probability"].values()) == pytest.approx(1.0, abs=1e-9)
+    assert "plan" in data and data["plan"]["statement"]
+
+
+def test_forecast_cli_summary_and_defaults(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "年终预测" in out and "2000 次模拟" in out and "种子 2025" in out
+
+
+@pytest.mark.parametrize("draws", ["0", "-5", "many"])
+def test_forecast_cli_bad_draws_exit_2(raw: Path, draws: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", draws])
+    assert info.value.code == 2
