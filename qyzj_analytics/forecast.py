@@ -895,6 +895,7 @@ class Forecast:
     grade_probability: dict[str, float]
     payment_expected: Decimal
     payment_p10: Decimal
+    payment_p50: Decimal
     payment_p90: Decimal
     calendar_source: str
     calendar_fallback_years: tuple[int, ...]
@@ -1015,8 +1016,8 @@ def score_draws(
 
 def pay_draws(
     base: np.ndarray, bonus: np.ndarray, grade: np.ndarray, contract: Contract
-) -> tuple[Decimal, Decimal, Decimal]:
-    """Expected, P10 and P90 of the year's total payment, one ``compute_payment`` per outcome.
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """Expected, P10, P50 and P90 of the year's total payment, one ``compute_payment`` per outcome.
 
     Draws are grouped by (grade, base + bonus rounded to 6 decimals, as the payment rule rounds
     it), so the Decimal payment code runs once per distinct outcome, never per draw. With more
@@ -1052,7 +1053,12 @@ def pay_draws(
         # inverted CDF: the smallest amount whose cumulative count reaches q × draws
         return amounts[order[int(np.searchsorted(cum, q * draws - 1e-9))]]
 
-    return _money(total / draws), quantile(QUANTILES[0]), quantile(QUANTILES[2])
+    return (
+        _money(total / draws),
+        quantile(QUANTILES[0]),
+        quantile(QUANTILES[1]),
+        quantile(QUANTILES[2]),
+    )
 
 
 def run_forecast(
@@ -1072,7 +1078,7 @@ def run_forecast(
     actual = obs.actuals
     sim = simulate_year_end(ctx, draws, seed, obs)
     base, bonus, grade = score_draws(sim.values, ctx)
-    expected, p10_pay, p90_pay = pay_draws(base, bonus, grade, contract)
+    expected, p10_pay, p50_pay, p90_pay = pay_draws(base, bonus, grade, contract)
 
     rows = []
     for spec in contract.kpis:
@@ -1120,6 +1126,7 @@ def run_forecast(
         grade_probability=share_of(counts, draws),
         payment_expected=expected,
         payment_p10=p10_pay,
+        payment_p50=p50_pay,
         payment_p90=p90_pay,
         calendar_source=horizon.calendar.source,
         calendar_fallback_years=horizon.calendar.fallback_years,
@@ -1201,6 +1208,7 @@ def forecast_to_dict(f: Forecast) -> dict:
         "payment": {
             "expected": str(f.payment_expected),
             "p10": str(f.payment_p10),
+            "p50": str(f.payment_p50),
             "p90": str(f.payment_p90),
         },
         "plan": plan_to_dict(f.plan, f.remaining_months) if f.plan is not None else None,

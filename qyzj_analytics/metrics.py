@@ -27,7 +27,7 @@ import pandas as pd
 from qyzj_analytics.assessment import RENEWAL_ZH, STATUS_ZH, Assessment, assess
 from qyzj_analytics.contract import Contract, load_contract
 from qyzj_analytics.kpi import REGISTRY, KpiContext, activities_to_date, online_per_month
-from qyzj_analytics.parse import normalize_text
+from qyzj_analytics.parse import normalize_text, parse_distinct
 from qyzj_analytics.periods import elapsed_months, elapsed_share, parse_quarter, quarter_end
 from qyzj_analytics.schemas import TABLES
 
@@ -252,8 +252,9 @@ def parks_covered(ctx: KpiContext) -> pd.DataFrame:
     """Offline park events per location: columns 地点, 场次, 最近一次 (YYYY-MM-DD), most first."""
     acts = _offline_activities(ctx)
     acts = acts.loc[acts["tag_park"].astype(bool)]
-    place = acts["location"].map(normalize_text, na_action="ignore").astype("str")
-    place = place.fillna(NO_LOCATION)
+    place = pd.Series(
+        parse_distinct(acts["location"], normalize_text).values(), index=acts.index, dtype="str"
+    ).fillna(NO_LOCATION)
     grouped = acts.assign(地点=place.astype("str")).groupby("地点", sort=False)["date"]
     frame = pd.DataFrame({"场次": grouped.size(), "最近一次": grouped.max()}).reset_index()
     frame = frame.sort_values(["场次", "最近一次", "地点"], ascending=[False, False, True])
@@ -803,43 +804,15 @@ def forecast_kpi_table(forecast: Forecast) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("id")
 
 
-def payment_per_draw(
-    base: np.ndarray, bonus: np.ndarray, grade: np.ndarray, contract: Contract
-) -> np.ndarray:
-    """The year's total payment (CNY, float) of every draw, computed once per distinct outcome
-    with :func:`~qyzj_analytics.score.compute_payment`."""
-    from qyzj_analytics.score import compute_payment
-
-    score = np.round(np.asarray(base, float) + np.asarray(bonus, float), 6)
-    frame = pd.DataFrame({"grade": np.asarray(grade, str), "score": score})
-    outcomes = frame.drop_duplicates()
-    amounts = {
-        (g, sc): float(compute_payment(g, float(sc), 0.0, contract).total)
-        for g, sc in zip(outcomes["grade"], outcomes["score"], strict=True)
-    }
-    return np.array(
-        [amounts[(g, sc)] for g, sc in zip(frame["grade"], frame["score"], strict=True)], float
-    )
-
-
-def _quantile(values: np.ndarray, q: float) -> float:
-    return float(np.quantile(values, q, method="inverted_cdf"))
-
-
 def forecast_payment_table(forecast: Forecast, ctx: KpiContext) -> pd.DataFrame:
     """Expected, P10, P50 and P90 of the year's total payment and of the subsidy (index 项目:
-    全年合计, 运维补助). Expected, P10 and P90 are the forecast's own; P50 is taken from the
-    per-draw payments scored the same way."""
-    from qyzj_analytics.forecast import score_draws
-
+    全年合计, 运维补助), all from the forecast itself."""
     contract = ctx.contract
-    base, bonus, grade = score_draws(forecast.values, ctx)
-    totals = payment_per_draw(base, bonus, grade, contract)
     advances = float(sum(a.amount for a in contract.advances))
     total = {
         "期望": float(forecast.payment_expected),
         "P10": float(forecast.payment_p10),
-        "P50": _quantile(totals, 0.5),
+        "P50": float(forecast.payment_p50),
         "P90": float(forecast.payment_p90),
     }
     subsidy = {k: round(v - advances, 2) for k, v in total.items()}

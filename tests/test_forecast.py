@@ -25,10 +25,12 @@ from qyzj_analytics.forecast import (
     forecast_to_dict,
     format_forecast,
     run_forecast,
+    score_draws,
     share_of,
 )
 from qyzj_analytics.kpi import KpiContext
 from qyzj_analytics.plan import _Evaluator, build_levers
+from qyzj_analytics.score import compute_payment
 
 Q3_END = dt.date(2025, 9, 30)
 
@@ -84,6 +86,21 @@ def test_quantiles_are_ordered_and_probabilities_sum_to_one(q3: Forecast) -> Non
     assert set(q3.grade_probability) == {g.id for g in CONTRACT.grades}
     assert sum(q3.grade_probability.values()) == pytest.approx(1.0, abs=1e-12)
     assert q3.payment_p10 <= q3.payment_expected <= q3.payment_p90
+    assert q3.payment_p10 <= q3.payment_p50 <= q3.payment_p90
+
+
+def test_payment_quantiles_match_paying_every_draw(tables: dict[str, pd.DataFrame]) -> None:
+    """pay_draws groups draws by outcome; paying each draw one by one must give the same."""
+    ctx = ctx_at(Q3_END, tables)
+    fc = run_forecast(ctx, draws=500, seed=3, plan=False)
+    base, bonus, grade = score_draws(fc.values, ctx)
+    totals = [
+        float(compute_payment(str(g), float(b + x), 0.0, CONTRACT).total)
+        for b, x, g in zip(base, bonus, grade, strict=True)
+    ]
+    for q, value in ((0.1, fc.payment_p10), (0.5, fc.payment_p50), (0.9, fc.payment_p90)):
+        assert np.quantile(totals, q, method="inverted_cdf") == pytest.approx(float(value))
+    assert np.mean(totals) == pytest.approx(float(fc.payment_expected), abs=0.01)
 
 
 def test_counts_never_fall_below_today(q3: Forecast) -> None:
@@ -347,7 +364,7 @@ def test_forecast_cli_json_is_reproducible(raw: Path, capsys: pytest.CaptureFixt
     data = json.loads(first)
     assert (data["as_of"], data["draws"], data["seed"]) == ("2025-06-30", 3000, 7)
     assert data["kpis"]["park_events"]["actual"] == 1
-    assert set(data["payment"]) == {"expected", "p10", "p90"}
+    assert set(data["payment"]) == {"expected", "p10", "p50", "p90"}
     assert sum(data["grade_probability"].values()) == pytest.approx(1.0, abs=1e-9)
     assert "plan" in data and data["plan"]["statement"]
 

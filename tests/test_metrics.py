@@ -334,17 +334,6 @@ def test_sample_forecast_frames(sample_metrics: metrics.Metrics) -> None:
     assert fc.info["plan"] is not None
 
 
-def test_payment_per_draw_matches_the_forecast_quantiles(sample_metrics: metrics.Metrics) -> None:
-    from qyzj_analytics.forecast import run_forecast, score_draws
-
-    raw = Path(sample_metrics.raw_dir)
-    ctx = prepare(raw, CONTRACT).context(CONTRACT, sample_metrics.as_of)
-    fc = run_forecast(ctx, draws=500, seed=3, plan=False)
-    totals = metrics.payment_per_draw(*score_draws(fc.values, ctx), CONTRACT)
-    assert np.quantile(totals, 0.1, method="inverted_cdf") == pytest.approx(float(fc.payment_p10))
-    assert np.quantile(totals, 0.9, method="inverted_cdf") == pytest.approx(float(fc.payment_p90))
-
-
 def test_cache_round_trip(sample_metrics: metrics.Metrics, tmp_path: Path) -> None:
     metrics.save_metrics(sample_metrics, tmp_path / "cache")
     loaded = metrics.load_metrics(tmp_path / "cache")
