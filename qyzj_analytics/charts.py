@@ -590,6 +590,56 @@ def plot_tag_overlap(counts: dict[str, int]) -> Figure:
     return fig
 
 
+def plot_tag_upset(counts: dict[str, int]) -> Figure:
+    """UpSet view of the same overlap: one bar per combination of 小微园 / 小微你好 / 联盟 (largest
+    first) above a dot matrix showing which tags each bar combines.
+
+    Args:
+        counts: :func:`qyzj_analytics.metrics.tag_overlap_counts`.
+    """
+    combos = sorted(
+        ((r, int(counts.get(r, 0))) for r in VENN_REGIONS if int(counts.get(r, 0)) > 0),
+        key=lambda item: (-item[1], -item[0].count("1"), item[0]),
+    )
+    fig = _new_figure(4.6, 7.0)
+    grid = fig.add_gridspec(2, 1, height_ratios=(3, 1.4))
+    bars, matrix = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    x = np.arange(len(combos))
+    heights = [n for _, n in combos]
+    bars.bar(x, heights, color=ACTUAL_COLOR, width=0.6)
+    for xi, n in zip(x, heights, strict=True):
+        bars.annotate(
+            f"{n}", (xi, n), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=10
+        )
+    bars.set_ylabel("场次")
+    bars.set_xticks([])
+    bars.set_xlim(-0.6, max(len(combos), 1) - 0.4)
+    bars.set_ylim(0, max([*heights, 1]) * 1.18)
+    bars.spines[["top", "right"]].set_visible(False)
+    bars.set_title(
+        "线下活动按标签组合计数（UpSet 视图：下方实心点 = 该组合包含的标签）",
+        loc="left",
+        fontsize=12,
+    )
+    names = [name for _, name in VENN_SETS]
+    for row in range(len(names)):
+        matrix.scatter(x, [row] * len(x), s=70, color="#d9d9d9", zorder=1)
+    for xi, (region, _) in zip(x, combos, strict=True):
+        rows = [i for i, flag in enumerate(region) if flag == "1"]
+        matrix.scatter([xi] * len(rows), rows, s=70, color=ACTUAL_COLOR, zorder=2)
+        if len(rows) > 1:
+            matrix.plot([xi, xi], [min(rows), max(rows)], color=ACTUAL_COLOR, lw=2, zorder=2)
+    matrix.set_yticks(range(len(names)), names)
+    matrix.set_ylim(len(names) - 0.5, -0.5)
+    matrix.set_xlim(bars.get_xlim())
+    matrix.set_xticks([])
+    matrix.spines[:].set_visible(False)
+    matrix.tick_params(left=False)
+    if not combos:
+        bars.text(0.5, 0.5, "本期没有这三类线下活动", transform=bars.transAxes, ha="center")
+    return fig
+
+
 def plot_parks_covered(parks: pd.DataFrame) -> Figure:
     """Horizontal bars: offline park events per park (location).
 

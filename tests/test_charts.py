@@ -100,6 +100,8 @@ CHARTS: dict[str, Callable[[dict], Figure]] = {
     ),
     "tag_overlap": lambda s: charts.plot_tag_overlap(metrics.tag_overlap_counts(s["ctx"])),
     "tag_overlap_empty": lambda s: charts.plot_tag_overlap(dict.fromkeys(metrics.VENN_REGIONS, 0)),
+    "tag_upset": lambda s: charts.plot_tag_upset(metrics.tag_overlap_counts(s["ctx"])),
+    "tag_upset_empty": lambda s: charts.plot_tag_upset(dict.fromkeys(metrics.VENN_REGIONS, 0)),
     "parks_covered": lambda s: charts.plot_parks_covered(metrics.parks_covered(s["ctx"])),
     "parks_covered_empty": lambda s: charts.plot_parks_covered(
         metrics.parks_covered(context(AS_OF))

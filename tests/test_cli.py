@@ -109,3 +109,17 @@ def test_clean_and_kpi_do_not_import_plotting_or_jupyter(raw: Path, tmp_path: Pa
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_datetime_cell_on_the_as_of_day_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "服务.csv").write_text(
+        "企业名称,服务日期,服务类型\n甲公司,2025-06-30 09:30,政策咨询\n乙公司,2025-07-01 08:00,融资\n",
+        encoding="gbk",
+    )
+    assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kpis"]["enterprises_served"]["actual"] == 1
