@@ -148,26 +148,25 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _decoded(column: pd.Series) -> pa.Array:
-    """A ``Categorical`` column as an arrow string array (missing values are nulls)."""
+    """A ``Categorical`` column as an arrow string array (missing values are nulls).
+
+    Built as a dictionary array and cast to strings: arrow copies each row's string in C++,
+    about three times faster than a ``take`` on the labels.
+    """
     codes = column.cat.codes.to_numpy()
     if not (codes >= 0).any():  # e.g. the sheet of a CSV
         return pa.nulls(len(codes), pa.large_string())
-    labels = [*column.cat.categories.to_numpy(dtype=object), None]
-    indices = codes.astype(np.int64)
-    indices[codes < 0] = len(labels) - 1  # missing: the trailing None (faster than a mask)
-    return pa.array(labels, pa.large_string()).take(pa.array(indices))
+    labels = pa.array(column.cat.categories.to_numpy(dtype=object), pa.large_string())
+    indices = pa.array(codes, mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, labels).cast(pa.large_string())
 
 
 def _materialize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every ``Categorical`` column of ``frame`` as a ``str`` column (arrow takes, in threads)."""
-    coded = [n for n, c in frame.items() if isinstance(c.dtype, pd.CategoricalDtype)]
-    if len(frame) < 100_000:
-        decoded = {n: _decoded(frame[n]) for n in coded}
-    else:
-        futures = {n: _pool().submit(_decoded, frame[n]) for n in coded}
-        decoded = {n: f.result() for n, f in futures.items()}
+    """Every ``Categorical`` column of ``frame`` as a ``str`` column."""
     data = {
-        n: pd.Series(decoded[n].to_pandas(), dtype="str", index=frame.index) if n in decoded else c
+        n: pd.Series(_decoded(c).to_pandas(), dtype="str", index=frame.index)
+        if isinstance(c.dtype, pd.CategoricalDtype)
+        else c
         for n, c in frame.items()
     }
     return pd.DataFrame(data, index=frame.index)
