@@ -7,9 +7,9 @@ Composes :mod:`kpi` (actuals) and :mod:`score` (rules); :func:`assessment_to_dic
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 
+from qyzj_analytics.console import format_quantity, render_table
 from qyzj_analytics.contract import Contract
 from qyzj_analytics.kpi import KpiActual, KpiContext, compute_actuals, count_formats
 from qyzj_analytics.score import (
@@ -163,47 +163,26 @@ def assessment_to_dict(a: Assessment) -> dict:
     }
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "比例":
-        return f"{value:.1%}"
-    return f"{value:.1f}" if not float(value).is_integer() else f"{int(value)}"
-
-
 def format_assessment(a: Assessment) -> str:
     """A readable Chinese table of the assessment for the terminal."""
     head = ["指标", "实际", "目标", "完成率", "应达进度", "状态", "权重", "得分"]
     rows = [
         [
             k.name,
-            _fmt(k.actual, k.unit),
-            _fmt(k.target, k.unit),
+            format_quantity(k.actual, k.unit),
+            format_quantity(k.target, k.unit),
             f"{k.attainment:.0%}",
-            _fmt(k.expected_to_date, k.unit),
+            format_quantity(k.expected_to_date, k.unit),
             STATUS_ZH[k.status],
             f"{k.weight:.2f}".rstrip("0").rstrip("."),
             f"{k.points:.2f}",
         ]
         for k in a.kpis
     ]
-    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [
         f"{a.contract.name} — 截至 {a.as_of.isoformat()} 的考核测算",
-        "  ".join(_pad(h, w, i > 0) for i, (h, w) in enumerate(zip(head, widths, strict=True))),
+        *render_table(head, rows),
     ]
-    lines.append("-" * _width(lines[-1]))
-    for r in rows:
-        lines.append(
-            "  ".join(_pad(c, w, i > 0) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-        )
     p = a.payment
     lines += [
         "",

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import unicodedata
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from qyzj_analytics.console import format_quantity, render_table
 from qyzj_analytics.contract import Contract
 from qyzj_analytics.kpi import (
     KpiActual,
@@ -1216,21 +1216,6 @@ def forecast_to_dict(f: Forecast) -> dict:
     }
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "比例":
-        return f"{value:.1%}"
-    return f"{value:.1f}" if not float(value).is_integer() else f"{int(value)}"
-
-
 def format_forecast(f: Forecast) -> str:
     """A readable Chinese summary of the forecast for the terminal."""
     head = ["指标", "当前", "目标", "P10", "P50", "P90", "达标概率", "每周还需"]
@@ -1245,32 +1230,23 @@ def format_forecast(f: Forecast) -> str:
         rows.append(
             [
                 k.name,
-                _fmt(k.actual, k.unit),
-                _fmt(k.target, k.unit),
-                _fmt(k.p10, k.unit),
-                _fmt(k.p50, k.unit),
-                _fmt(k.p90, k.unit),
+                format_quantity(k.actual, k.unit),
+                format_quantity(k.target, k.unit),
+                format_quantity(k.p10, k.unit),
+                format_quantity(k.p50, k.unit),
+                format_quantity(k.p90, k.unit),
                 f"{k.p_target:.0%}",
                 need,
             ]
         )
-    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            _pad(c, w, 0 < i < 7) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
     names = {g.id: g.name for g in f.contract.grades}
     grades = "  ".join(f"{names[g]} {p:.1%}" for g, p in f.grade_probability.items())
     s = f.score
     lines = [
         f"{f.contract.name} — 截至 {f.as_of.isoformat()} 对 {f.contract.period_end.isoformat()} "
         f"的年终预测（{f.draws} 次模拟，种子 {f.seed}）",
-        line(head),
+        *render_table(head, rows, [0 < i < 7 for i in range(len(head))]),
     ]
-    lines.append("-" * _width(lines[-1]))
-    lines += [line(r) for r in rows]
     lines += [
         "",
         f"年终基础分：P10 {s['p10']:.2f}  P50 {s['p50']:.2f}  P90 {s['p90']:.2f}（均值 {s['mean']:.2f}，"
