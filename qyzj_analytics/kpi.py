@@ -70,8 +70,8 @@ def classify_activities(activities: pd.DataFrame, contract: Contract) -> pd.Data
     >>> df = pd.DataFrame({"title": ["“小微你好”走进柳市小微园"], "format": ["线上+线下"],
     ...                    "category": [None]})
     >>> out = classify_activities(df, load_contract())
-    >>> out.loc[0, ["format_kind", "tag_park", "tag_xiaowei_nihao", "tag_alliance"]].tolist()
-    ['hybrid', True, True, False]
+    >>> [str(v) for v in out.loc[0, ["format_kind", "tag_park", "tag_xiaowei_nihao", "tag_alliance"]]]
+    ['hybrid', 'True', 'True', 'False']
     """
 
     def norm(col: str) -> pd.Series:
