@@ -19,7 +19,7 @@ import mmap
 import os
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -443,10 +443,6 @@ def _read_csv_fast(
     """
     width = len(header)
     names = [f"c{i}" for i in range(width)]
-    # canonical columns arrive dictionary-encoded: parsing then visits each distinct value once
-    dictionary = pa.dictionary(pa.int32(), pa.string())
-    types = dict.fromkeys(names, pa.string())
-    types.update({names[pos]: dictionary for pos in match.columns.values()})
     quoted = data.find(b'"', start) >= 0
 
     def read(columns: list[int]) -> pa.Table:
@@ -457,26 +453,34 @@ def _read_csv_fast(
                 delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=types,
+                column_types=dict.fromkeys(names, pa.string()),
                 strings_can_be_null=False,
                 include_columns=[names[i] for i in columns],
             ),
-        ).unify_dictionaries()
+        )
 
     # first the canonical columns and the first one, which decides blank and summary rows ...
     table = read(sorted({0, *match.columns.values()}))
     n = table.num_rows
     if quoted and n != _count_lines(data, start):
         raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
-    every = table if table.num_columns == width else None
-    blank, summary = _row_flags([table.column(names[0])], n)
-    if blank.any():  # ... and all columns when a first cell is empty
-        if every is None:
-            every = read(list(range(width)))
-        blank, summary = _row_flags([every.column(name) for name in names], n)
+    # the canonical columns are dictionary-encoded on worker threads (arrow releases the GIL)
+    # while the row flags are worked out here
+    encoded = {
+        col: _workers().submit(_categorical, table.column(names[pos]))
+        for col, pos in match.columns.items()
+    }
+    try:
+        every = table if table.num_columns == width else None
+        blank, summary = _row_flags([table.column(names[0])], n)
+        if blank.any():  # ... and all columns when a first cell is empty
+            if every is None:
+                every = read(list(range(width)))
+            blank, summary = _row_flags([every.column(name) for name in names], n)
+    finally:
+        wait(encoded.values())
     frame = pd.DataFrame(
-        {col: table.column(names[pos]).to_pandas() for col, pos in match.columns.items()},
-        index=pd.RangeIndex(n),
+        {col: future.result() for col, future in encoded.items()}, index=pd.RangeIndex(n)
     )
     return RawTable(
         file=name,
@@ -485,11 +489,38 @@ def _read_csv_fast(
         header_row=h + 1,
         headers=header,
         frame=frame,
-        source_row=np.arange(n) + h + 2,
+        source_row=np.arange(h + 2, n + h + 2),
         blank=blank,
         summary=summary,
         header_of=_header_of(header, match),
     )
+
+
+_WORKERS: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    """Two threads for arrow work that releases the GIL (dictionary-encoding CSV columns)."""
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-io")
+    return _WORKERS
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """A string column as a ``Categorical``: parsing then visits each distinct value once.
+
+    Reading strings and encoding them afterwards is several times faster than letting the CSV
+    reader build dictionaries. The encoded chunks share one dictionary, so their indices are
+    the codes as they are.
+    """
+    encoded = column.dictionary_encode()
+    chunks = encoded.chunks
+    dictionary = chunks[0].dictionary if chunks else None
+    if dictionary is None or not all(c.dictionary.equals(dictionary) for c in chunks):
+        return encoded.to_pandas().array  # (unifies the dictionaries)
+    codes = pa.chunked_array([c.indices for c in chunks]).to_numpy()
+    return pd.Categorical.from_codes(codes, categories=pd.Index(dictionary.to_pandas()))
 
 
 def _count_lines(data: Data, start: int) -> int:
@@ -511,18 +542,35 @@ def _row_flags(columns: list[pa.ChunkedArray], n: int) -> tuple[np.ndarray, np.n
     Only rows whose earlier cells are all empty look at the next column, so a long export
     usually costs one scan of its first column.
     """
-    undecided = np.arange(n)
+    undecided = None  # rows whose cells so far are all empty (None: every row, at first)
     summary = np.zeros(n, bool)
     for column in columns:
+        if undecided is None:
+            nonempty, summary = _cell_flags(column)
+            undecided = np.flatnonzero(~nonempty)
+            continue
         if not len(undecided):
             break
-        cells = column if len(undecided) == n else column.take(pa.array(undecided))
-        nonempty, marked = _cell_flags(cells)
+        nonempty, marked = _cell_flags(_take_cells(column, undecided))
         summary[undecided[marked]] = True
         undecided = undecided[~nonempty]
     blank = np.zeros(n, bool)
-    blank[undecided] = True
+    blank[np.arange(n) if undecided is None else undecided] = True
     return blank, summary
+
+
+def _take_cells(cells: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.ChunkedArray | pa.Array:
+    """``cells.take(rows)``; a few rows of a chunked column are looked up one by one.
+
+    (A take on a chunked array first joins its chunks, a copy of the whole column.)
+    """
+    if len(rows) > 1000 or not isinstance(cells, pa.ChunkedArray) or cells.num_chunks < 2:
+        return cells.take(pa.array(rows))
+    return pa.array([cells[int(i)].as_py() for i in rows], _value_type(cells.type))
+
+
+def _value_type(type_: pa.DataType) -> pa.DataType:
+    return type_.value_type if pa.types.is_dictionary(type_) else type_
 
 
 def _cell_flags(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -545,7 +593,7 @@ def _cell_flags(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         pc.match_substring(strings, "计").to_numpy(zero_copy_only=False) & nonempty
     )
     if len(maybe):
-        candidates = strings.take(pa.array(maybe)).to_pylist()
+        candidates = _take_cells(strings, maybe).to_pylist()
         marked[maybe] = [is_summary_cell(v) for v in candidates]
     if indices is not None:
         return nonempty[indices], marked[indices]
@@ -611,8 +659,8 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
     ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
-    Files are only read, never written; their SHA-256 is computed on a second thread while the
-    exports are parsed and cleaned (:attr:`RawFile.sha256` waits for it).
+    Files are only read, never written; the SHA-256 of each is computed on a second thread once
+    it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
     """
     tables: list[RawTable] = []
     files: list[RawFile] = []
@@ -628,9 +676,11 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
             files.append(record)
             errors.append(DataError(record.note, Location(name)))
             continue
-        record = RawFile(name, len(data), _hash_later(data), "read")
+        record = RawFile(name, len(data), "", "read")
         files.append(record)
         _read_one(path, raw_dir, data, record, tables, notes, errors)
+        # hashed once read: reading a CSV keeps both cores busy, cleaning it mostly one
+        record.digest = _hash_later(data)
         if record.status == "facts":
             facts_path = path
     return RawExports(tables, files, notes, errors, facts_path)

@@ -13,7 +13,7 @@ import datetime as dt
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -90,6 +90,22 @@ def key_text(value: Any) -> str | None:
     """Text for deduplication keys: :func:`normalize_text` without any whitespace, case-folded."""
     text = normalize_text(value)
     return _SPACES_RE.sub("", text).casefold() if text else None
+
+
+# Printable ASCII but quotes, and CJK unified ideographs: NFKC leaves these characters alone
+# and none of them is dropped, stripped or a space, so text made of them only is normalised.
+_PLAIN_RE = re.compile("[!#-&(-~\u4e00-\u9fff]+")
+
+
+def key_texts(values: Iterable[Any]) -> list[str | None]:
+    """:func:`key_text` of each value (plain text, the common case, takes a short cut).
+
+    >>> key_texts(["ABC有限公司", " “Abc”有限 公司", None])
+    ['abc有限公司', 'abc有限公司', None]
+    """
+    plain = _PLAIN_RE.fullmatch
+    # (plain text: key_text is lower-casing, which is case-folding for these characters)
+    return [v.lower() if type(v) is str and plain(v) else key_text(v) for v in values]
 
 
 _DATE_RE = re.compile(
@@ -262,12 +278,32 @@ def is_valid_credit_code(code: str | None) -> bool:
     return values[17] == (31 - total % 31) % 31
 
 
+_CODE_LOOKUP = np.full(256, -1, np.int64)  # ASCII byte -> value in the code set, or -1
+_CODE_LOOKUP[np.frombuffer(_CODE_CHARS.encode("ascii"), np.uint8)] = np.arange(len(_CODE_CHARS))
+
+
+def credit_codes_valid(codes: Sequence[Any]) -> np.ndarray:
+    """:func:`is_valid_credit_code` of each item, as a bool array (all codes checked at once).
+
+    >>> credit_codes_valid(["91330382781819720R", "91330382781819720A", None]).tolist()
+    [True, False, False]
+    """
+    valid = np.zeros(len(codes), bool)
+    at = [i for i, c in enumerate(codes) if isinstance(c, str) and len(c) == 18 and c.isascii()]
+    if at:
+        text = "".join([codes[i] for i in at]).encode("ascii")
+        values = _CODE_LOOKUP[np.frombuffer(text, np.uint8).reshape(len(at), 18)]
+        total = values[:, :17] @ np.asarray(_CODE_WEIGHTS, np.int64)
+        valid[at] = (values >= 0).all(axis=1) & (values[:, 17] == (31 - total % 31) % 31)
+    return valid
+
+
 class DistinctParse(NamedTuple):
     """A parser applied to the distinct values of a column (see :func:`parse_distinct`)."""
 
     results: list[Any]  # one per distinct value, plus one for "empty" at the end
     reasons: list[str | None]  # the ParseError message, or None
-    take: np.ndarray  # position of each row's value in ``results``
+    take: np.ndarray  # position of each row's value in ``results`` (read-only)
 
     def values(self, dtype: Any = object) -> np.ndarray:
         """Parsed value per row, as a numpy array of ``dtype``."""
@@ -286,9 +322,28 @@ def factorize_values(values: pd.Series | np.ndarray) -> tuple[np.ndarray, Sequen
     ([1, -1, 0, 1], ['a', 'b'])
     """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+        return values.array.codes, values.cat.categories  # (int8 to int32 codes, read-only)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), uniques
+
+
+def _normalize_texts(values: list[Any]) -> list[str | None]:
+    """:func:`normalize_text` of each value (plain text, see ``_PLAIN_RE``, is already normal)."""
+    plain = _PLAIN_RE.fullmatch
+    return [v if type(v) is str and plain(v) else normalize_text(v) for v in values]
+
+
+def _normalize_credit_codes(values: list[Any]) -> list[str | None]:
+    """:func:`normalize_credit_code` of each value (plain text only needs upper-casing)."""
+    plain = _PLAIN_RE.fullmatch
+    return [v.upper() if type(v) is str and plain(v) else normalize_credit_code(v) for v in values]
+
+
+# parsers with a faster way through a list of values (same results, same errors)
+_BATCHES: dict[Callable[[Any], Any], Callable[[list[Any]], list[Any]]] = {
+    normalize_text: _normalize_texts,
+    normalize_credit_code: _normalize_credit_codes,
+}
 
 
 def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctParse:
@@ -306,14 +361,25 @@ def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctP
         uniques = uniques.tolist()  # plain Python values: iterating an arrow array is slow
     results: list[Any] = []
     reasons: list[str | None] = []
-    for item in uniques:
+    batch = _BATCHES.get(parser)
+    if batch is not None:
         try:
-            results.append(parser(item))
-            reasons.append(None)
-        except ParseError as exc:
-            results.append(None)
-            reasons.append(str(exc))
+            results = batch(uniques)
+            reasons = [None] * len(results)
+        except ParseError:  # some value is rejected: parse them one by one
+            results = []
+    if len(results) != len(uniques):
+        for item in uniques:
+            try:
+                results.append(parser(item))
+                reasons.append(None)
+            except ParseError as exc:
+                results.append(None)
+                reasons.append(str(exc))
     results.append(parser(None))
     reasons.append(None)
-    take = np.where(codes < 0, len(uniques), codes)
+    take = codes  # (no copy when nothing is missing, as in every column read from a CSV)
+    if len(codes) and codes.min() < 0:
+        take = codes.astype(np.promote_types(codes.dtype, np.min_scalar_type(len(uniques))))
+        take[take < 0] = len(uniques)
     return DistinctParse(results, reasons, take)

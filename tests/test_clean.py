@@ -497,3 +497,139 @@ def test_each_rejected_row_carries_the_value_of_its_own_failing_column(raw_dir: 
         [3, "活动时间", "下周三"],
         [5, "活动时间", "3/4"],
     ]
+
+
+# ---------------------------------------------------------------- processed tables built lazily
+
+
+def _services_rows() -> list[list[Any]]:
+    return [
+        SERVICE_HEADER,
+        [1, "甲公司", VALID_CODE, "2025-03-05", "政策咨询", "是"],
+        [2, "乙公司", "91330382781819720A", "2025-03-05 09:30", "融资对接", "否"],
+        [3, "", "", "2025-03-05", "政策咨询", "是"],  # rejected: neither name nor code
+        [4, "甲公司", VALID_CODE, "2025-03-05", "政策咨询", "是"],  # duplicate of row 2
+        [5, "丙公司", "", "待定", "政策咨询", ""],  # rejected: no date
+        [6, "", "", "2025-03-05", "政策咨询", "是"],  # rejected, with the same key as row 4
+        [7, "丁公司", "", "2025-03-07", "", "√"],
+        ["合计", "", "", "", "", ""],
+    ]
+
+
+def test_parquet_written_from_codes_is_the_parquet_of_the_finished_table(
+    raw_dir: Path, tmp_path: Path
+) -> None:
+    write_csv(raw_dir / "s.csv", _services_rows())
+    write_csv(raw_dir / "a.csv", [ACTIVITY_HEADER, *activity_rows(2), [3, "x", "", "线上", "很多"]])
+    result = clean_dir(raw_dir)
+    write_processed(result, tmp_path / "out")
+    for name, table in result.tables.items():  # (looking a table up builds its strings)
+        written = tmp_path / "out" / f"{name}.parquet"
+        table.to_parquet(tmp_path / "expected.parquet", index=False)
+        expected = tmp_path / "expected.parquet"
+        assert pq.read_schema(written).equals(pq.read_schema(expected), check_metadata=True)
+        assert pq.read_table(written).equals(pq.read_table(expected)), name
+        back = pd.read_parquet(written)
+        pd.testing.assert_frame_equal(back, pd.read_parquet(expected))
+    services = pd.read_parquet(tmp_path / "out" / "services.parquet")
+    assert services["enterprise"].dtype == "str"
+    assert services["source_sheet"].isna().all()
+    assert services["source_row"].tolist() == [2, 3, 8]
+
+
+def test_tables_are_finished_on_first_look_up(raw_dir: Path) -> None:
+    write_csv(raw_dir / "s.csv", _services_rows())
+    result = clean_dir(raw_dir)
+    tables = result.tables
+    assert isinstance(tables.compact("services")["enterprise"].dtype, pd.CategoricalDtype)
+    services = tables["services"]
+    assert services is tables["services"]
+    assert services["enterprise"].tolist() == ["甲公司", "乙公司", "丁公司"]
+    assert services["credit_code_valid"].tolist() == [True, False, True]
+    assert list(tables) == list(empty_table_names())
+    assert dict(tables)["services"] is services
+
+
+def empty_table_names() -> list[str]:
+    return list(clean_exports(read_raw_dir(Path("/nonexistent-raw"))).tables)
+
+
+def test_rejected_rows_are_never_duplicates_or_kept_rows(raw_dir: Path) -> None:
+    write_csv(raw_dir / "s.csv", _services_rows())
+    write_csv(raw_dir / "t.csv", _services_rows()[:4])  # rows 2-4 again, in a second file
+    result = clean_dir(raw_dir)
+    assert result.rejected[["source_file", "source_row"]].values.tolist() == [
+        ["s.csv", 4],
+        ["s.csv", 6],
+        ["s.csv", 7],
+        ["t.csv", 4],
+    ]
+    assert result.duplicates[
+        ["source_file", "source_row", "kept_file", "kept_row"]
+    ].values.tolist() == [
+        ["s.csv", 5, "s.csv", 2],
+        ["t.csv", 2, "s.csv", 2],
+        ["t.csv", 3, "s.csv", 3],
+    ]
+    kept = result.tables["services"]
+    assert kept[["source_file", "source_row"]].values.tolist() == [
+        ["s.csv", 2],
+        ["s.csv", 3],
+        ["s.csv", 8],
+    ]
+    assert_conserved(result)
+
+
+def test_appeals_with_rejected_rows_keep_the_most_advanced_status(raw_dir: Path) -> None:
+    rows = [
+        APPEAL_HEADER,
+        ["A1", "甲", "2025-03-01", "办理中", ""],
+        ["A1", "甲", "坏日期", "已办结", "2025-03-10"],  # rejected: never the kept row
+        ["", "乙", "2025-03-02", "已办结", ""],  # rejected: no id
+        ["A1", "甲", "2025-03-01", "已办结", "2025-03-10"],
+        ["A2", "乙", "2025-03-02", "已办结", ""],
+        ["", "乙", "2025-03-02", "已办结", ""],  # rejected again
+    ]
+    write_csv(raw_dir / "a.csv", rows)
+    result = clean_dir(raw_dir)
+    assert result.tables["appeals"]["source_row"].tolist() == [5, 6]
+    assert result.duplicates[["source_row", "kept_row"]].values.tolist() == [[2, 5]]
+    assert result.rejected["source_row"].tolist() == [3, 4, 7]
+    assert_conserved(result)
+
+
+@pytest.mark.parametrize("where", ["top", "bottom", "middle"])
+def test_blank_and_summary_rows_anywhere_keep_row_numbers(raw_dir: Path, where: str) -> None:
+    body = [*activity_rows(3), [4, "", "2025-03-04", "线下", 1]]
+    extra = [[None, None, None, None, None], ["合计", None, None, None, 33]]
+    rows = {
+        "top": [ACTIVITY_HEADER, *extra, *body],
+        "bottom": [ACTIVITY_HEADER, *body, *extra],
+        "middle": [ACTIVITY_HEADER, *body[:2], *extra, *body[2:]],
+    }[where]
+    write_csv(raw_dir / "a.csv", rows)
+    result = clean_dir(raw_dir)
+    numbers = [i + 1 for i, r in enumerate(rows) if r in body]
+    assert result.tables["activities"]["source_row"].tolist() == numbers[:3]
+    assert result.rejected["source_row"].tolist() == numbers[3:]
+    counts = quality(result, "a.csv")
+    assert (counts["summary_rows"], counts["blank_rows"], counts["rows_kept"]) == (1, 1, 3)
+
+
+def test_a_failed_write_replaces_no_earlier_output(
+    raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_csv(raw_dir / "a.csv", [ACTIVITY_HEADER, *activity_rows(2)])
+    out = tmp_path / "out"
+    write_processed(clean_dir(raw_dir), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    write_csv(raw_dir / "a.csv", [ACTIVITY_HEADER, *activity_rows(3)])
+    result = clean_dir(raw_dir)
+
+    def broken(self: pd.DataFrame, path: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_processed(result, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

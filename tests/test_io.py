@@ -467,3 +467,44 @@ def test_fast_nonempty_check_agrees_with_is_empty(cells: list[str], cut: int, la
     chunked = pa.chunked_array([sliced, array], type=array.type)
     expected = [not is_empty(c) for c in cells]
     assert qio._nonempty(chunked).tolist() == expected[min(cut, len(cells)) :] + expected
+
+
+def test_long_csv_read_in_many_blocks_reads_the_same_as_the_fallback(
+    raw_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # over 1 MiB: pyarrow reads it in several blocks, so columns arrive in several chunks
+    rows: list[list[Any]] = [[TITLE], ACTIVITY_HEADER]
+    for i in range(30_000):
+        rows.append(
+            [
+                i + 1,
+                f"政策宣讲会第{i % 5000}场 {'甲乙丙' * 3}",
+                f"2025-03-{i % 28 + 1:02d}",
+                "线下",
+                i % 7,
+            ]
+        )
+        if i % 9_000 == 17:
+            rows += [
+                [None] * 5,
+                ["", "", "", "", ""],
+                [None, "合计", None, None, 3],
+                ["小计：", "", "", "", ""],
+            ]
+    write_csv(raw_dir / "a.csv", rows)
+    assert (raw_dir / "a.csv").stat().st_size > 1 << 21
+    table = only_table(raw_dir)
+    assert isinstance(table.frame["title"].dtype, pd.CategoricalDtype)  # read by pyarrow
+    fast = _snapshot(table)
+    _fallback(monkeypatch)
+    assert fast == _snapshot(only_table(raw_dir))
+    assert fast["blank"].count(True) == 8 and fast["summary"].count(True) == 8
+
+
+@pytest.mark.parametrize("chunks", [[], [[]], [["a", "b"], [], ["b", "c", "a"]], [["x"] * 3]])
+def test_categorical_of_a_chunked_string_column(chunks: list[list[str]]) -> None:
+    column = pa.chunked_array(chunks, pa.string())
+    got = qio._categorical(column)
+    assert isinstance(got, pd.Categorical)
+    assert list(got.astype(object)) == column.to_pylist()
+    assert list(got.categories) == list(dict.fromkeys(column.to_pylist()))

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 
 from qyzj_analytics.errors import ParseError
 from qyzj_analytics.parse import (
+    _PLAIN_RE,
+    credit_codes_valid,
     is_valid_credit_code,
     key_text,
+    key_texts,
     normalize_credit_code,
     normalize_header,
     normalize_text,
@@ -316,3 +319,58 @@ def test_check_digit_matches_the_standard(body: str, other: str) -> None:
     assert is_valid_credit_code(body + check)
     if other != check:
         assert not is_valid_credit_code(body + other)
+
+
+# ---------------------------------------------------------------- batch short cuts
+
+PLAIN_CHARS = [chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"'"]
+PLAIN_CHARS += [chr(c) for c in range(0x4E00, 0xA000)]
+
+
+def test_plain_characters_are_left_alone_by_normalisation() -> None:
+    # the batch short cuts assume text of these characters is already normal
+    plain = {chr(c) for c in range(0x30000) if _PLAIN_RE.fullmatch(chr(c))}
+    assert plain == set(PLAIN_CHARS)
+    for c in PLAIN_CHARS:
+        assert normalize_text(c) == c, repr(c)
+        assert key_text(c) == c.lower(), repr(c)
+        assert normalize_credit_code(c) == c.upper(), repr(c)
+    text = "".join(PLAIN_CHARS)
+    assert normalize_text(text) == text
+    assert key_text(text) == text.lower()
+
+
+BATCH_CELLS = st.one_of(
+    CELLS,
+    st.text(alphabet="".join(PLAIN_CHARS[:94]) + "企业有限公司乐清市 \u3000“”\"'\u200b"),
+    st.text(alphabet=CODE_SET + "abcdefio ０１Ｒ-", min_size=16, max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(BATCH_CELLS, max_size=8))
+def test_batch_short_cuts_match_the_scalar_parsers(values: list[Any]) -> None:
+    try:
+        keys = [key_text(v) for v in values]
+    except ParseError:  # e.g. an int too long to print: the batch fails the same way
+        with pytest.raises(ParseError):
+            key_texts(values)
+    else:
+        assert key_texts(values) == keys
+    assert credit_codes_valid(values).tolist() == [is_valid_credit_code(v) for v in values]
+    for parser in (normalize_text, normalize_credit_code):
+        parsed = parse_distinct(pd.Series(values, dtype=object), parser)
+        expected = []
+        for v in pd.unique(pd.Series(values, dtype=object).dropna()):
+            try:
+                expected.append((parser(v), None))
+            except ParseError as exc:
+                expected.append((None, str(exc)))
+        assert list(zip(parsed.results[:-1], parsed.reasons[:-1], strict=True)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=CODE_SET, min_size=17, max_size=17), st.sampled_from(CODE_SET))
+def test_credit_codes_valid_matches_the_check_of_one_code(body: str, other: str) -> None:
+    codes = [body + other, (body + other).lower(), body, body + other + "0", None, 91330382]
+    assert credit_codes_valid(codes).tolist() == [is_valid_credit_code(c) for c in codes]
