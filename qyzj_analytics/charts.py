@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 DPI = 200
 WIDTH_IN = 10.0  # 2000 px at 200 dpi
-BURNUP_WIDTH_IN = 6.5  # single burn-ups: 1300 px at 200 dpi (they are many; smaller is faster)
+BURNUP_WIDTH_IN = 5.0  # single burn-ups: 1000 px at 200 dpi (they are many; smaller is faster)
 STATUS_LABELS = {"on_track": "正常", "at_risk": "预警", "behind": "落后"}
 CATEGORY_COLORS = {
     "小微你好": "#4e79a7",
@@ -220,13 +220,17 @@ def plot_burnup(
         as_of: the assessment date (vertical line).
         band: optional forecast from as_of to year end (date, p10, p50, p90).
     """
-    fig = _new_figure(4.0, width=BURNUP_WIDTH_IN)
+    fig = _new_figure(3.4, width=BURNUP_WIDTH_IN)
+    # a fixed layout: this chart is drawn once per KPI and constrained layout's repeated text
+    # measuring would cost more than the drawing itself
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(left=0.15, right=0.97, top=0.84, bottom=0.09)
     ax = fig.add_subplot()
     _draw_burnup(ax, burnup, target, as_of, band)
     actual = burnup["cumulative"].dropna()
-    now = f"，截至 {as_of} 累计 {actual.iloc[-1]:,.0f}" if len(actual) else ""
+    now = f"截至 {as_of} 累计 {actual.iloc[-1]:,.0f}，" if len(actual) else ""
     ax.set_title(
-        f"{name}：累计完成与目标进度{now}（年度目标 {target:,.0f}）", loc="left", fontsize=12
+        f"{name}：累计完成与目标进度\n{now}年度目标 {target:,.0f}", loc="left", fontsize=11
     )
     ax.set_ylabel(f"累计{unit}")
     ax.legend(loc="lower right", fontsize=9, frameon=False)

@@ -31,6 +31,11 @@ class KpiContext:
     contract: Contract
     as_of: dt.date
     facts: Facts = field(default_factory=Facts)
+    # derived frames computed once per context (e.g. the classified activities); a context built
+    # with dataclasses.replace starts with an empty cache
+    cache: dict[str, pd.DataFrame] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,11 @@ def on_or_before(frame: pd.DataFrame, column: str, ctx: KpiContext) -> pd.DataFr
 
 
 def activities_to_date(ctx: KpiContext) -> pd.DataFrame:
-    """Classified activities in the period up to ``as_of``."""
-    return in_period(classify_activities(ctx.tables["activities"], ctx.contract), "date", ctx)
+    """Classified activities in the period up to ``as_of`` (computed once per context)."""
+    if "activities_to_date" not in ctx.cache:
+        classified = classify_activities(ctx.tables["activities"], ctx.contract)
+        ctx.cache["activities_to_date"] = in_period(classified, "date", ctx)
+    return ctx.cache["activities_to_date"]
 
 
 def _offline(ctx: KpiContext, tag: str | None = None) -> KpiActual:
