@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -47,10 +46,8 @@ def write_trivial_notebook(path: Path) -> Path:
 
 
 def report_command() -> list[str]:
-    """`qyzj report` once cli.py wires it, else the module's own entry point."""
-    qyzj = str(BIN / "qyzj")
-    wired = subprocess.run([qyzj, "report", "--help"], capture_output=True).returncode == 0
-    return [qyzj, "report"] if wired else [str(BIN / "python"), "-m", "qyzj_analytics.report"]
+    """The `qyzj report` command of this venv."""
+    return [str(BIN / "qyzj"), "report"]
 
 
 def main() -> int:
