@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BIN, compare
+from common import BIN, compare, verdict
 
 from qyzj_analytics.sample import write_services_csv
 
@@ -48,8 +48,7 @@ def main() -> int:
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"target ≤ {TARGET}: {'OK' if ratio <= TARGET else 'MISSED'}")
-    return 0 if ratio <= TARGET else 1
+    return verdict(ratio, TARGET)
 
 
 if __name__ == "__main__":

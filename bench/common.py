@@ -33,3 +33,9 @@ def compare(
     c, b = statistics.median(cand), statistics.median(base)
     print(f"{name}: candidate {c:.2f}s, baseline {b:.2f}s, ratio {c / b:.2f}")
     return c, b, c / b
+
+
+def verdict(ratio: float, target: float) -> int:
+    """Print whether ``ratio`` meets ``target``; the exit code for the benchmark script."""
+    print(f"target ≤ {target}: {'OK' if ratio <= target else 'MISSED'}")
+    return 0 if ratio <= target else 1

@@ -77,6 +77,20 @@ def _new_figure(height: float, width: float = WIDTH_IN) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def _label_bar_tops(ax: Any, x: Iterable[float], tops: Iterable[float]) -> None:
+    """Write each bar's total just above it (a fixed 2 points, whatever the axis scale)."""
+    for xi, top in zip(x, tops, strict=True):
+        ax.annotate(
+            f"{top:.0f}",
+            (xi, top),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+
+
 def _month_labels(months: Iterable[str]) -> list[str]:
     """``2025-01`` → ``1月`` (``2025年1月`` when the months span several years)."""
     months = list(months)
@@ -500,16 +514,7 @@ def _stacked_months(frame: pd.DataFrame, colors: dict[str, str], title: str, yla
             x, values, bottom=bottom, color=colors.get(column, "#999999"), label=column, width=0.7
         )
         bottom += values
-    for xi, total in zip(x, bottom, strict=True):
-        ax.annotate(
-            f"{total:.0f}",
-            (xi, total),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
+    _label_bar_tops(ax, x, bottom)
     ax.set_xticks(x, _month_labels(frame.index))
     ax.set_ylim(0, max(bottom.max(), 1) * 1.15)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -693,16 +698,7 @@ def plot_livestreams(frame: pd.DataFrame) -> Figure:
         va="center",
         fontsize=9,
     )
-    for xi, n in zip(x, counts, strict=True):
-        ax.annotate(
-            f"{n:.0f}",
-            (xi, n),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
+    _label_bar_tops(ax, x, counts)
     ax.set_xticks(x, _month_labels(frame.index))
     ax.set_ylim(0, max(counts.max() if len(counts) else 0, minimum) * 1.25)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
