@@ -49,6 +49,7 @@ report: install ## 生成最近一个已结束季度的报告（data/raw 为空�
 
 lab: install ## 启动 JupyterLab 打开 notebooks/（首次会安装 jupyterlab）
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+	@[ -d $(SAMPLE_RAW) ] || $(BIN)/qyzj sample --out $(SAMPLE_RAW)  # the notebooks' default raw_dir
 	$(BIN)/python -m jupyter lab notebooks/
 
 bench: install ## 运行性能基准 (bench/)
