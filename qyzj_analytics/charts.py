@@ -263,7 +263,19 @@ def plot_burnup_grid(
     column, optional)."""
     ids = list(dict.fromkeys(burnups["kpi_id"]))
     rows = -(-len(ids) // columns)
-    fig = _new_figure(2.6 * rows + 0.9)
+    height = 2.6 * rows + 0.9
+    fig = _new_figure(height)
+    # a fixed layout (in inches, so it holds for any number of rows): constrained layout would
+    # measure every tick label of every panel several times, doubling the cost of this chart
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(
+        left=0.065,
+        right=0.985,
+        top=1 - 0.62 / height,
+        bottom=0.62 / height,
+        hspace=0.5,
+        wspace=0.22,
+    )
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax, kpi_id in zip(axes.flat, ids, strict=False):
         info = kpi_table.loc[kpi_id]
@@ -293,9 +305,18 @@ def plot_burnup_grid(
     for status, zh in STATUS_LABELS.items():
         handles.append(Patch(color=STATUS_COLORS[status]))
         labels.append(f"进度{zh}")
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=len(labels),
+        frameon=False,
+    )
     when = f"（截至 {as_of}）" if as_of else ""
-    fig.suptitle(f"计数类指标累计进度{when}", x=0.01, ha="left", fontsize=13)
+    fig.suptitle(
+        f"计数类指标累计进度{when}", x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=13
+    )
     return fig
 
 
