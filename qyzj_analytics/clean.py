@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pyarrow as pa
 from pandas.api.types import union_categoricals
 
 from qyzj_analytics.errors import DataError
-from qyzj_analytics.io import RawExports, RawFile, RawTable
+from qyzj_analytics.io import RawExports, RawFile, RawTable, worker_pool
 from qyzj_analytics.parse import (
     DistinctParse,
     credit_codes_valid,
@@ -170,17 +170,6 @@ def _absent(kind: str, n: int) -> pd.Series | pd.Categorical | np.ndarray:
     if kind == "date":
         return np.full(n, _NAT).astype("datetime64[s]")
     return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
-
-
-_WORKERS: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Two threads for arrow work that releases the GIL (building text columns)."""
-    global _WORKERS
-    if _WORKERS is None:
-        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-clean")
-    return _WORKERS
 
 
 def _decoded(column: pd.Series) -> pa.Array:
@@ -807,7 +796,7 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
             for t in sorted(result.tables, key=lambda t: -sizes[t]):  # biggest first
                 write = _table_writer(result.tables, t)
                 if sizes[t] >= _BIG_TABLE:
-                    futures[t] = _pool().submit(_stage, out_dir / f"{t}.parquet", write)
+                    futures[t] = worker_pool().submit(_stage, out_dir / f"{t}.parquet", write)
                 else:
                     written[t] = _stage(out_dir / f"{t}.parquet", write)
             for name in ("rejected", "duplicates", "warnings"):

@@ -467,7 +467,7 @@ def _read_csv_fast(
     # the canonical columns are dictionary-encoded on worker threads (arrow releases the GIL)
     # while the row flags are worked out here
     encoded = {
-        col: _workers().submit(_categorical, table.column(names[pos]))
+        col: worker_pool().submit(_categorical, table.column(names[pos]))
         for col, pos in match.columns.items()
     }
     try:
@@ -499,11 +499,12 @@ def _read_csv_fast(
 _WORKERS: ThreadPoolExecutor | None = None
 
 
-def _workers() -> ThreadPoolExecutor:
-    """Two threads for arrow work that releases the GIL (dictionary-encoding CSV columns)."""
+def worker_pool() -> ThreadPoolExecutor:
+    """Two threads for arrow work that releases the GIL (dictionary-encoding CSV columns,
+    writing parquet); shared by reading and cleaning."""
     global _WORKERS
     if _WORKERS is None:
-        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-io")
+        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-arrow")
     return _WORKERS
 
 
