@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BIN, compare, verdict
 
-from qyzj_analytics.sample import write_sample
+from qyzj_analytics.sample.generate import write_sample
 
 TARGET = 1.5
 

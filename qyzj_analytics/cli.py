@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
 
-    from qyzj_analytics.report import add_report_parser
+    from qyzj_analytics.reporting.report.report import add_report_parser
 
     add_report_parser(sub)
 
@@ -108,15 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _contract(args: argparse.Namespace):
-    from qyzj_analytics.contract import load_contract
+    from qyzj_analytics.contract.model import load_contract
 
     return load_contract(args.config)
 
 
 def run_clean(args: argparse.Namespace) -> int:
     """``qyzj clean``: processed parquet, rejected rows, duplicates, quality and manifest."""
-    from qyzj_analytics.clean import write_processed
-    from qyzj_analytics.pipeline import prepare
+    from qyzj_analytics.ingest.clean import write_processed
+    from qyzj_analytics.ingest.pipeline import prepare
 
     prepared = prepare(args.raw, _contract(args))
     written = write_processed(prepared.clean, args.out)
@@ -136,8 +136,9 @@ def run_clean(args: argparse.Namespace) -> int:
 
 def run_kpi(args: argparse.Namespace) -> int:
     """``qyzj kpi``: the assessment at --as-of, as a table, JSON, or the rows behind one KPI."""
-    from qyzj_analytics.assessment import assess, assessment_to_dict, format_assessment
-    from qyzj_analytics.pipeline import prepare
+    from qyzj_analytics.ingest.pipeline import prepare
+    from qyzj_analytics.scoring.assessment import assess, assessment_to_dict, format_assessment
+    from qyzj_analytics.scoring.kpi import KpiContext
 
     contract = _contract(args)
     if args.explain and args.explain not in {k.id for k in contract.kpis}:
@@ -145,7 +146,7 @@ def run_kpi(args: argparse.Namespace) -> int:
             f"未知的 KPI: {args.explain}；可选: {', '.join(k.id for k in contract.kpis)}"
         )
     prepared = prepare(args.raw, contract)
-    result = assess(prepared.context(contract, args.as_of), prepared.quality)
+    result = assess(KpiContext.of(prepared, contract, args.as_of), prepared.quality)
     if args.explain:
         rows = result.actuals[args.explain].rows
         print(
@@ -166,13 +167,16 @@ def run_kpi(args: argparse.Namespace) -> int:
 
 def run_forecast(args: argparse.Namespace) -> int:
     """``qyzj forecast``: the year-end forecast at --as-of, as a summary or JSON."""
-    from qyzj_analytics.forecast import forecast_to_dict, format_forecast
-    from qyzj_analytics.forecast import run_forecast as forecast
-    from qyzj_analytics.pipeline import prepare
+    from qyzj_analytics.forecast.simulate import forecast_to_dict, format_forecast
+    from qyzj_analytics.forecast.simulate import run_forecast as forecast
+    from qyzj_analytics.ingest.pipeline import prepare
+    from qyzj_analytics.scoring.kpi import KpiContext
 
     contract = _contract(args)
     prepared = prepare(args.raw, contract)
-    result = forecast(prepared.context(contract, args.as_of), draws=args.draws, seed=args.seed)
+    result = forecast(
+        KpiContext.of(prepared, contract, args.as_of), draws=args.draws, seed=args.seed
+    )
     if args.json:
         print(json.dumps(forecast_to_dict(result), ensure_ascii=False, indent=2))
     else:
@@ -182,8 +186,8 @@ def run_forecast(args: argparse.Namespace) -> int:
 
 def run_backtest(args: argparse.Namespace) -> int:
     """``qyzj backtest``: interval coverage of the forecast over simulated full years."""
-    from qyzj_analytics.backtest import backtest_to_dict, format_backtest
-    from qyzj_analytics.backtest import run_backtest as backtest
+    from qyzj_analytics.forecast.backtest import backtest_to_dict, format_backtest
+    from qyzj_analytics.forecast.backtest import run_backtest as backtest
 
     contract = _contract(args)
     result = backtest(years=args.years, draws=args.draws, seed=args.seed, contract=contract)
@@ -196,7 +200,7 @@ def run_backtest(args: argparse.Namespace) -> int:
 
 def run_sample(args: argparse.Namespace) -> int:
     """``qyzj sample``: a realistic, messy year of exports."""
-    from qyzj_analytics.sample import write_sample
+    from qyzj_analytics.sample.generate import write_sample
 
     write_sample(args.out, seed=args.seed)
     (args.out / SAMPLE_MARKER).write_text(
@@ -209,7 +213,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """``qyzj report``: papermill + nbconvert render the quarterly report (see report.py)."""
-    from qyzj_analytics.report import run_report as report
+    from qyzj_analytics.reporting.report.report import run_report as report
 
     return report(args)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qyzj_analytics.errors import QyzjError
-from qyzj_analytics.report import SAMPLE_MARKER, add_report_parser, run_report
+from qyzj_analytics.reporting.report.report import SAMPLE_MARKER, add_report_parser, run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NOTEBOOKS = ROOT / "notebooks"
@@ -111,7 +111,7 @@ def sample_report() -> SampleReport:
     """Render the sample's 2025Q3 report once per test session (plus an injected activity)."""
     if "sample" in _CACHE:
         return _CACHE["sample"]
-    from qyzj_analytics.sample import write_sample
+    from qyzj_analytics.sample.generate import write_sample
 
     work = Path(tempfile.mkdtemp(prefix="qyzj-test-report-"))
     atexit.register(shutil.rmtree, work, True)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from builders import CONTRACT
 
-from qyzj_analytics.backtest import (
+from qyzj_analytics.cli import main
+from qyzj_analytics.forecast.backtest import (
     COVERAGE_GOAL,
     backtest_to_dict,
     draw_process,
@@ -14,10 +15,9 @@ from qyzj_analytics.backtest import (
     run_backtest,
     simulate_tables,
 )
-from qyzj_analytics.clean import empty_table
-from qyzj_analytics.cli import main
-from qyzj_analytics.facts import Facts
-from qyzj_analytics.kpi import KpiContext, compute_actuals
+from qyzj_analytics.ingest.clean import empty_table
+from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 
 
 def test_simulated_year_looks_like_processed_tables() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qyzj_analytics.errors import DataError
-from qyzj_analytics.facts import Award, Facts, load_facts
+from qyzj_analytics.ingest.facts import Award, Facts, load_facts
 
 LEVELS = {"national", "provincial", "municipal"}
 

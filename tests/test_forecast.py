@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 from builders import CONTRACT, activity, context
 
-from qyzj_analytics.assessment import assess
-from qyzj_analytics.backtest import StreamProcess, YearProcess, simulate_tables
 from qyzj_analytics.cli import main
-from qyzj_analytics.facts import Facts
-from qyzj_analytics.forecast import (
+from qyzj_analytics.forecast.backtest import StreamProcess, YearProcess, simulate_tables
+from qyzj_analytics.forecast.plan import _Evaluator, build_levers
+from qyzj_analytics.forecast.simulate import (
     Forecast,
     build_horizon,
     closure_survival,
@@ -28,9 +27,10 @@ from qyzj_analytics.forecast import (
     score_draws,
     share_of,
 )
-from qyzj_analytics.kpi import KpiContext
-from qyzj_analytics.plan import _Evaluator, build_levers
-from qyzj_analytics.score import compute_payment
+from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.scoring.assessment import assess
+from qyzj_analytics.scoring.kpi import KpiContext
+from qyzj_analytics.scoring.score import compute_payment
 
 Q3_END = dt.date(2025, 9, 30)
 
@@ -196,7 +196,7 @@ def test_more_events_so_far_never_lower_p_excellent(tables: dict) -> None:
 def test_more_events_never_lower_an_expected_count() -> None:
     """Exactly, without Monte Carlo: the rate's prior weight does not depend on the data, so
     a tag's expected count (k + w·prior)/(W + b) only grows with events of any kind."""
-    from qyzj_analytics.forecast import _combo_alpha, _pace, _tag_prior_share
+    from qyzj_analytics.forecast.simulate import _combo_alpha, _pace, _tag_prior_share
 
     horizon = build_horizon(CONTRACT, Q3_END)
     tags = list(CONTRACT.tag_keywords)

@@ -22,10 +22,10 @@ from conftest import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qyzj_analytics import io as qio
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.io import RawExports, RawTable, find_header, read_raw_dir
-from qyzj_analytics.parse import BLANK_CHARS, is_empty
+from qyzj_analytics.ingest import read as qio
+from qyzj_analytics.ingest.parse import BLANK_CHARS, is_empty
+from qyzj_analytics.ingest.read import RawExports, RawTable, find_header, read_raw_dir
 
 
 def read_ok(raw_dir: Path) -> RawExports:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from builders import CONTRACT, activity, context
 
-from qyzj_analytics.kpi import REGISTRY, classify_activities, compute_actuals
+from qyzj_analytics.scoring.kpi import REGISTRY, classify_activities, compute_actuals
 
 
 def actual(kpi_id: str, **kwargs) -> float:

@@ -1,4 +1,4 @@
-"""The numbers the notebooks show (qyzj_analytics.metrics): small cases by hand, the sample year
+"""The numbers the notebooks show (qyzj_analytics.reporting.metrics): small cases by hand, the sample year
 end to end, the cache round trip and HTML/Markdown escaping."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 from builders import CONTRACT, activity, context
 from conftest import write_csv
 
-from qyzj_analytics import metrics
-from qyzj_analytics.assessment import assess
-from qyzj_analytics.kpi import REGISTRY
-from qyzj_analytics.pipeline import prepare
-from qyzj_analytics.sample import write_sample
+from qyzj_analytics.ingest.pipeline import prepare
+from qyzj_analytics.reporting import metrics
+from qyzj_analytics.sample.generate import write_sample
+from qyzj_analytics.scoring.assessment import assess
+from qyzj_analytics.scoring.kpi import REGISTRY, KpiContext
 
 XSS = "<script>alert(1)</script>"
 
@@ -249,7 +249,7 @@ def test_duplicates_files_and_unknown_formats(prepared) -> None:
     files = metrics.files_overview(prepared).set_index("文件")
     assert files.loc["readme.txt", "状态"] == "已忽略"
     assert files.loc["services.csv", "识别为"] == "企业服务记录"
-    ctx = prepared.context(CONTRACT, dt.date(2025, 3, 31))
+    ctx = KpiContext.of(prepared, CONTRACT, dt.date(2025, 3, 31))
     unknown = metrics.unknown_formats(ctx)
     assert unknown.to_dict("records") == [
         {"文件": "activities.csv", "行号": "2", "日期": "2025-03-03", "活动名称": XSS}
@@ -266,7 +266,7 @@ def test_data_freshness(prepared) -> None:
 
 
 def test_tables_are_html_escaped(prepared) -> None:
-    ctx = prepared.context(CONTRACT, dt.date(2025, 3, 31))
+    ctx = KpiContext.of(prepared, CONTRACT, dt.date(2025, 3, 31))
     html = metrics.style_table(metrics.unknown_formats(ctx)).to_html()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert XSS not in html
@@ -398,7 +398,7 @@ def test_format_share() -> None:
 
 def test_metrics_never_imports_matplotlib() -> None:
     code = (
-        "import sys, qyzj_analytics.metrics, qyzj_analytics.assessment;"
+        "import sys, qyzj_analytics.reporting.metrics, qyzj_analytics.scoring.assessment;"
         "assert not any(m.startswith('matplotlib') for m in sys.modules), 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

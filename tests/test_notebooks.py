@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from conftest import write_csv
 
-from qyzj_analytics import metrics
-from qyzj_analytics.sample import write_sample
+from qyzj_analytics.reporting import metrics
+from qyzj_analytics.sample.generate import write_sample
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))

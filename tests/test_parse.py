@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qyzj_analytics.errors import ParseError
-from qyzj_analytics.parse import (
+from qyzj_analytics.ingest.parse import (
     _PLAIN_RE,
     credit_codes_valid,
     is_valid_credit_code,

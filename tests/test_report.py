@@ -27,9 +27,9 @@ from reporting import (
     write_tiny_raw,
 )
 
-from qyzj_analytics.contract import load_contract
+from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
-from qyzj_analytics.report import (
+from qyzj_analytics.reporting.report.report import (
     ReportOptions,
     execute_notebooks,
     find_unsafe_content,
@@ -209,7 +209,7 @@ def _text(page: str) -> str:
 
 
 def test_kpi_xlsx_neutralises_formula_text(tmp_path: Path) -> None:
-    from qyzj_analytics.metrics import build_metrics
+    from qyzj_analytics.reporting.metrics import build_metrics
 
     raw = write_tiny_raw(tmp_path / "raw")
     metrics = build_metrics(raw, dt.date(2025, 9, 30), CONTRACT, quarter=QUARTER, draws=500)
@@ -458,7 +458,7 @@ def test_report_module_imports_no_heavy_modules() -> None:
     import sys
 
     code = (
-        "import sys, qyzj_analytics.report; "
+        "import sys, qyzj_analytics.reporting.report.report; "
         "print(sorted(m for m in ('pandas', 'matplotlib', 'papermill', 'nbconvert') "
         "if m in sys.modules))"
     )

@@ -15,12 +15,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from qyzj_analytics.clean import CleanResult, clean_exports, summarize_quality
-from qyzj_analytics.contract import load_contract
+from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import ParseError
-from qyzj_analytics.io import RawExports, read_raw_dir
-from qyzj_analytics.parse import is_valid_credit_code, normalize_credit_code, parse_date
-from qyzj_analytics.sample import (
+from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
+from qyzj_analytics.ingest.parse import is_valid_credit_code, normalize_credit_code, parse_date
+from qyzj_analytics.ingest.read import RawExports, read_raw_dir
+from qyzj_analytics.sample.generate import (
     ACTIVITY_HEADER,
     EXPORTED_AT,
     KPI_IDS,

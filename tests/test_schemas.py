@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.io import find_header
-from qyzj_analytics.schemas import TABLES, recognize_header
+from qyzj_analytics.ingest.read import find_header
+from qyzj_analytics.ingest.schemas import TABLES, recognize_header
 
 HEADERS = {
     "activities": [

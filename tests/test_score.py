@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from builders import CONTRACT, activity, context
 
-from qyzj_analytics.assessment import assess, assessment_to_dict
-from qyzj_analytics.facts import Award, Facts
-from qyzj_analytics.score import (
+from qyzj_analytics.ingest.facts import Award, Facts
+from qyzj_analytics.scoring.assessment import assess, assessment_to_dict
+from qyzj_analytics.scoring.score import (
     apply_rule,
     base_score,
     compute_bonus,

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from qyzj_analytics.workdays import is_workday, workday_calendar
+from qyzj_analytics.dates.workdays import is_workday, workday_calendar
 
 YEAR_2025 = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 

@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.parse import BLANK_CHARS, is_empty, normalize_header, normalize_text
-from qyzj_analytics.schemas import TABLES, HeaderMatch, describe_column, recognize_header
+from qyzj_analytics.ingest.parse import BLANK_CHARS, is_empty, normalize_header, normalize_text
+from qyzj_analytics.ingest.schemas import TABLES, HeaderMatch, describe_column, recognize_header
 
 HEADER_SEARCH_ROWS = 15
 Data = bytes | mmap.mmap  # a raw file's content: read, or memory-mapped when large

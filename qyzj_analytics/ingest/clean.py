@@ -25,8 +25,7 @@ import pyarrow as pa
 from pandas.api.types import union_categoricals
 
 from qyzj_analytics.errors import DataError
-from qyzj_analytics.io import RawExports, RawFile, RawTable, worker_pool
-from qyzj_analytics.parse import (
+from qyzj_analytics.ingest.parse import (
     DistinctParse,
     credit_codes_valid,
     factorize_values,
@@ -40,7 +39,8 @@ from qyzj_analytics.parse import (
     parse_distinct,
     parse_yes_no,
 )
-from qyzj_analytics.schemas import LINEAGE, TABLES, TableSpec
+from qyzj_analytics.ingest.read import RawExports, RawFile, RawTable, worker_pool
+from qyzj_analytics.ingest.schemas import LINEAGE, TABLES, TableSpec
 
 ISSUE_COLUMNS = ["table", *LINEAGE, "column", "value", "reason"]
 DUPLICATE_COLUMNS = ["table", *LINEAGE, "kept_file", "kept_sheet", "kept_row"]

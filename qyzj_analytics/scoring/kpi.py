@@ -10,15 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.contract import Contract
+from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.dates.periods import elapsed_months, elapsed_weeks
 from qyzj_analytics.errors import ConfigError
-from qyzj_analytics.facts import Facts
-from qyzj_analytics.parse import normalize_text, parse_distinct
-from qyzj_analytics.periods import elapsed_months, elapsed_weeks
+from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.ingest.parse import normalize_text, parse_distinct
+
+if TYPE_CHECKING:
+    from qyzj_analytics.ingest.pipeline import Prepared
 
 FORMATS = ("offline", "online", "hybrid", "unknown")
 
@@ -36,6 +40,11 @@ class KpiContext:
     cache: dict[str, pd.DataFrame] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @classmethod
+    def of(cls, prepared: Prepared, contract: Contract, as_of: dt.date) -> KpiContext:
+        """The KPI context of a prepared raw folder at ``as_of``."""
+        return cls(prepared.clean.tables, contract, as_of, prepared.facts)
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ def classify_activities(activities: pd.DataFrame, contract: Contract) -> pd.Data
     The format comes from the format column; only where that is empty, from the title. Both
     offline and online words → hybrid. Tags match category and title together.
 
-    >>> from qyzj_analytics.contract import load_contract
+    >>> from qyzj_analytics.contract.model import load_contract
     >>> df = pd.DataFrame({"title": ["“小微你好”走进柳市小微园"], "format": ["线上+线下"],
     ...                    "category": [None]})
     >>> out = classify_activities(df, load_contract())

@@ -129,8 +129,8 @@ def load_contract(path: Path | str | None = None) -> Contract:
         ConfigError: the file is missing, not YAML, or lacks a section or value.
     """
     if path is None:
-        ref = resources.files("qyzj_analytics") / "contracts" / "2025.yaml"
-        text, source = ref.read_text(encoding="utf-8"), "contracts/2025.yaml"
+        ref = resources.files("qyzj_analytics.contract") / "2025.yaml"
+        text, source = ref.read_text(encoding="utf-8"), "contract/2025.yaml"
     else:
         try:
             text, source = Path(path).read_text(encoding="utf-8"), str(path)

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from qyzj_analytics.console import format_quantity, render_table
-from qyzj_analytics.contract import Contract
-from qyzj_analytics.kpi import KpiActual, KpiContext, compute_actuals, count_formats
-from qyzj_analytics.score import (
+from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.scoring.kpi import KpiActual, KpiContext, compute_actuals, count_formats
+from qyzj_analytics.scoring.score import (
     Payment,
     base_score,
     compute_bonus,

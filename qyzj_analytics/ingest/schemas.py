@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from qyzj_analytics.parse import normalize_header
+from qyzj_analytics.ingest.parse import normalize_header
 
 Kind = Literal["text", "date", "count", "yesno", "code"]
 

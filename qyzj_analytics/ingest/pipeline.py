@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from qyzj_analytics.clean import CleanResult, clean_exports, summarize_quality
-from qyzj_analytics.contract import Contract
+from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.facts import Facts, load_facts
-from qyzj_analytics.io import read_raw_dir
-from qyzj_analytics.kpi import KpiContext
+from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
+from qyzj_analytics.ingest.facts import Facts, load_facts
+from qyzj_analytics.ingest.read import read_raw_dir
 
 
 @dataclass(frozen=True)
@@ -21,10 +19,6 @@ class Prepared:
     raw_dir: Path
     clean: CleanResult
     facts: Facts
-
-    def context(self, contract: Contract, as_of: dt.date) -> KpiContext:
-        """The KPI context at ``as_of``."""
-        return KpiContext(self.clean.tables, contract, as_of, self.facts)
 
     @property
     def quality(self) -> dict[str, dict[str, int]]:

@@ -35,8 +35,8 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from qyzj_analytics.contract import Contract, load_contract
-from qyzj_analytics.parse import is_valid_credit_code
+from qyzj_analytics.contract.model import Contract, load_contract
+from qyzj_analytics.ingest.parse import is_valid_credit_code
 
 YEAR = 2025
 PERIOD_START = dt.date(2025, 1, 1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from qyzj_analytics.errors import DataError, Location, ParseError
-from qyzj_analytics.parse import parse_date, parse_yes_no
+from qyzj_analytics.ingest.parse import parse_date, parse_yes_no
 
 FACT_KEYS = {"office_area_m2", "service_stations_built", "annual_plan_filed", "awards"}
 AWARD_KEYS = {"level", "name", "date"}

@@ -1,11 +1,11 @@
 """Year-end forecast (DESIGN "Forecast"): Monte Carlo over whole simulated paths to period end.
 
 Every draw is one possible rest of the year; nothing is re-read, everything starts from the KPI
-helpers of :mod:`qyzj_analytics.kpi` at ``as_of``.
+helpers of :mod:`qyzj_analytics.scoring.kpi` at ``as_of``.
 
 - Event streams (services, offline activities, online activities, accepted courses, accepted
   appeals) arrive at a rate per working day (Chinese working days with 调休,
-  :mod:`qyzj_analytics.workdays`) fitted on the year so far. The rate is uncertain: a posterior
+  :mod:`qyzj_analytics.dates.workdays`) fitted on the year so far. The rate is uncertain: a posterior
   with a weak prior at the target pace, widened by the week-to-week overdispersion seen so far,
   times a drift factor for the rest of the year; every remaining month gets its own Gamma shock,
   so counts are Gamma–Poisson (negative binomial) along the whole path.
@@ -20,7 +20,7 @@ helpers of :mod:`qyzj_analytics.kpi` at ``as_of``.
   weeks imply for its working days (holiday weeks are the likely misses).
 - Rosters, staff and facts are held.
 
-Each draw is then scored by :mod:`qyzj_analytics.score`, the code that scores ``qyzj kpi``; the
+Each draw is then scored by :mod:`qyzj_analytics.scoring.score`, the code that scores ``qyzj kpi``; the
 payment code runs once per distinct outcome. The same seed gives the same forecast, byte for byte.
 """
 
@@ -38,8 +38,10 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.console import format_quantity, render_table
-from qyzj_analytics.contract import Contract
-from qyzj_analytics.kpi import (
+from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.dates.periods import elapsed_weeks, period_months
+from qyzj_analytics.dates.workdays import WorkdayCalendar, workday_calendar
+from qyzj_analytics.scoring.kpi import (
     KpiActual,
     KpiContext,
     activities_to_date,
@@ -49,8 +51,7 @@ from qyzj_analytics.kpi import (
     online_per_month,
     publications_per_week,
 )
-from qyzj_analytics.periods import elapsed_weeks, period_months
-from qyzj_analytics.score import (
+from qyzj_analytics.scoring.score import (
     CENT,
     base_score,
     compute_bonus,
@@ -58,10 +59,9 @@ from qyzj_analytics.score import (
     grade_of,
     score_points,
 )
-from qyzj_analytics.workdays import WorkdayCalendar, workday_calendar
 
 if TYPE_CHECKING:
-    from qyzj_analytics.plan import Plan
+    from qyzj_analytics.forecast.plan import Plan
 
 DEFAULT_DRAWS = 20_000
 DEFAULT_SEED = 2025
@@ -1067,10 +1067,10 @@ def run_forecast(
     """The year-end forecast at ``ctx.as_of``.
 
     Args:
-        ctx: the KPI context at the forecast date (``Prepared.context``).
+        ctx: the KPI context at the forecast date (``KpiContext.of``).
         draws: number of simulated years.
         seed: random seed; the same seed gives the same forecast.
-        plan: also search the action plan towards the top grade (``qyzj_analytics.plan``).
+        plan: also search the action plan towards the top grade (``qyzj_analytics.forecast.plan``).
     """
     contract = ctx.contract
     horizon = build_horizon(contract, ctx.as_of)
@@ -1137,7 +1137,7 @@ def run_forecast(
         livestream_done=sim.livestream_done,
     )
     if plan:
-        from qyzj_analytics.plan import plan_actions
+        from qyzj_analytics.forecast.plan import plan_actions
 
         result = replace(result, plan=plan_actions(result, ctx, horizon))
     return result

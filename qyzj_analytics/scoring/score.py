@@ -14,9 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from qyzj_analytics.contract import Contract, KpiSpec
-from qyzj_analytics.facts import Award
-from qyzj_analytics.periods import elapsed_months, elapsed_share, period_months
+from qyzj_analytics.contract.model import Contract, KpiSpec
+from qyzj_analytics.dates.periods import elapsed_months, elapsed_share, period_months
+from qyzj_analytics.ingest.facts import Award
 
 CENT = Decimal("0.01")
 _EPS_DIGITS = 9  # scores are compared after rounding away float noise (89.99 stays below 90)
@@ -28,7 +28,7 @@ def apply_rule(actual: ArrayLike, spec: KpiSpec) -> np.ndarray:
     linear = min(1, actual/target); floor_linear = clip((actual-floor)/(target-floor), 0, 1);
     threshold = 1 if actual ≥ target else 0.
 
-    >>> from qyzj_analytics.contract import load_contract
+    >>> from qyzj_analytics.contract.model import load_contract
     >>> apply_rule([0.875, 0.95, 0.7], load_contract().kpi("appeal_resolution_rate")).tolist()
     [0.5, 1.0, 0.0]
     """
@@ -60,7 +60,7 @@ def base_score(points: Mapping[str, np.ndarray]) -> np.ndarray:
 def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
     """Grade id per base score: the highest grade whose ``min_score`` the score reaches.
 
-    >>> from qyzj_analytics.contract import load_contract
+    >>> from qyzj_analytics.contract.model import load_contract
     >>> grade_of([89.99, 90, 59.99, 60], load_contract()).tolist()
     ['good', 'excellent', 'unqualified', 'qualified']
     """
@@ -106,7 +106,7 @@ def compute_payment(grade: str, base: float, bonus: float, contract: Contract) -
     excellent → full subsidy; good/qualified → subsidy × min(1, (base + bonus)/100);
     unqualified → the year pays total × (1 − deduction), so subsidy = that − advances.
 
-    >>> from qyzj_analytics.contract import load_contract
+    >>> from qyzj_analytics.contract.model import load_contract
     >>> compute_payment("unqualified", 50.0, 0.0, load_contract()).subsidy
     Decimal('74666.40')
     """

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.contract import Contract, load_contract
-from qyzj_analytics.facts import Facts
-from qyzj_analytics.forecast import SIMULATED_KPIS, quantiles, run_forecast
-from qyzj_analytics.kpi import KpiContext, compute_actuals
-from qyzj_analytics.periods import quarter_end
-from qyzj_analytics.workdays import workday_calendar
+from qyzj_analytics.contract.model import Contract, load_contract
+from qyzj_analytics.dates.periods import quarter_end
+from qyzj_analytics.dates.workdays import workday_calendar
+from qyzj_analytics.forecast.simulate import SIMULATED_KPIS, quantiles, run_forecast
+from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 
 DEFAULT_YEARS = 200
 DEFAULT_DRAWS = 2_000
@@ -423,7 +423,7 @@ def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) ->
 
 
 def _true_score(truth: dict[str, float], contract: Contract) -> float:
-    from qyzj_analytics.score import base_score, score_points
+    from qyzj_analytics.scoring.score import base_score, score_points
 
     return float(base_score(score_points(truth, contract)))
 

@@ -35,20 +35,20 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, quarter_end
 from qyzj_analytics.errors import QyzjError, UsageError
-from qyzj_analytics.periods import latest_ended_quarter, parse_quarter, quarter_end
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-    from qyzj_analytics.contract import Contract
-    from qyzj_analytics.metrics import Metrics
+    from qyzj_analytics.contract.model import Contract
+    from qyzj_analytics.reporting.metrics import Metrics
 
 EXIT_NOTEBOOK = 4
 EXIT_LOCKED = 5
 SAMPLE_MARKER = ".qyzj-sample"
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
-DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 DEFAULT_DRAWS = 20_000
 DEFAULT_SEED = 2025
 WORKERS = 2  # the machines have 2 cores; kernel start-up dominates a notebook's run
@@ -156,7 +156,7 @@ def run_report(args: argparse.Namespace) -> int:
         NotebookFailed: a notebook failed (exit 4).
         ReportLocked: another run holds the quarter's lock (exit 5).
     """
-    from qyzj_analytics.contract import load_contract
+    from qyzj_analytics.contract.model import load_contract
 
     if args.draws <= 0:
         raise UsageError(f"--draws 应为正整数，收到 {args.draws}")
@@ -395,7 +395,7 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
     Raises:
         DataError: the exports cannot be used.
     """
-    from qyzj_analytics.metrics import build_metrics, save_metrics
+    from qyzj_analytics.reporting.metrics import build_metrics, save_metrics
 
     metrics = build_metrics(
         options.raw_dir,
@@ -433,8 +433,8 @@ WARM_MODULES = (
     "IPython.display",
     "pandas",
     "matplotlib.pyplot",
-    "qyzj_analytics.metrics",
-    "qyzj_analytics.charts",
+    "qyzj_analytics.reporting.metrics",
+    "qyzj_analytics.reporting.charts.charts",
 )
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:"]
 TIMINGS_FILE = ".report-timings.json"
@@ -1005,7 +1005,7 @@ def write_kpi_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    from qyzj_analytics.metrics import STATUS_BY_ZH
+    from qyzj_analytics.reporting.metrics import STATUS_BY_ZH
 
     bold = Font(bold=True)
     subtitle = f"数据截至 {options.as_of.isoformat()} · 生成于 {dt.date.today().isoformat()}"
@@ -1113,8 +1113,8 @@ def write_kpi_xlsx(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qyzj_analytics.report …``: the same as ``qyzj report …``."""
-    parser = argparse.ArgumentParser(prog="python -m qyzj_analytics.report")
+    """``python -m qyzj_analytics.reporting.report.report …``: the same as ``qyzj report …``."""
+    parser = argparse.ArgumentParser(prog="python -m qyzj_analytics.reporting.report.report")
     add_report_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
     try:

@@ -1,6 +1,6 @@
 """Charts for the notebooks and the report: one function per chart, each returning a Figure.
 
-Every function takes library results (frames from :mod:`qyzj_analytics.metrics`, forecast frames)
+Every function takes library results (frames from :mod:`qyzj_analytics.reporting.metrics`, forecast frames)
 and draws one message with Chinese titles and labels. Figures are built with
 :class:`matplotlib.figure.Figure` directly, never through pyplot, so no global figure state leaks
 and nothing is shown twice in a notebook; use :func:`display_chart` there and :func:`save_chart`
@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from qyzj_analytics.fonts import setup_fonts
-from qyzj_analytics.metrics import (
+from qyzj_analytics.reporting.charts.fonts import setup_fonts
+from qyzj_analytics.reporting.metrics import (
     STATUS_BY_ZH,
     STATUS_COLORS,
     VENN_REGIONS,

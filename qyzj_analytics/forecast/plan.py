@@ -3,7 +3,7 @@
 Levers are the things the operator can still add on top of the forecast path: offline events
 tagged 联盟 / 小微园 / 小微你好 / 政策 (each also an offline event), livestreams in the remaining
 months, and enterprises served. A plan adds the same extra units to every simulated year and
-re-scores the draws with :mod:`qyzj_analytics.score` (the rules of ``qyzj kpi``).
+re-scores the draws with :mod:`qyzj_analytics.scoring.score` (the rules of ``qyzj kpi``).
 
 The search is greedy on a smooth version of P(top grade) per unit added, then trims every lever
 back as far as the probability allows. When even every lever at target cannot reach the wanted
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qyzj_analytics.contract import Contract
-from qyzj_analytics.forecast import (
+from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.forecast.simulate import (
     LIVESTREAM_KPI,
     OFFLINE_KPI,
     OFFLINE_TAG_KPIS,
@@ -27,11 +27,11 @@ from qyzj_analytics.forecast import (
     SERVICES_KPI,
     Horizon,
 )
-from qyzj_analytics.kpi import KpiContext
-from qyzj_analytics.score import apply_rule, base_score, grade_of, score_points
+from qyzj_analytics.scoring.kpi import KpiContext
+from qyzj_analytics.scoring.score import apply_rule, base_score, grade_of, score_points
 
 if TYPE_CHECKING:
-    from qyzj_analytics.forecast import Forecast
+    from qyzj_analytics.forecast.simulate import Forecast
 
 TARGET_PROBABILITY = 0.9
 PLAN_DRAWS = 5_000  # the search runs on the first draws; the result is checked on all of them

@@ -24,19 +24,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.assessment import RENEWAL_ZH, STATUS_ZH, Assessment, assess
-from qyzj_analytics.contract import Contract, load_contract
-from qyzj_analytics.kpi import REGISTRY, KpiContext, activities_to_date, online_per_month
-from qyzj_analytics.parse import normalize_text, parse_distinct
-from qyzj_analytics.periods import elapsed_months, elapsed_share, parse_quarter, quarter_end
-from qyzj_analytics.schemas import TABLES
+from qyzj_analytics.contract.model import Contract, load_contract
+from qyzj_analytics.dates.periods import elapsed_months, elapsed_share, parse_quarter, quarter_end
+from qyzj_analytics.ingest.parse import normalize_text, parse_distinct
+from qyzj_analytics.ingest.schemas import TABLES
+from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment, assess
+from qyzj_analytics.scoring.kpi import REGISTRY, KpiContext, activities_to_date, online_per_month
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-    from qyzj_analytics.forecast import Forecast
-    from qyzj_analytics.pipeline import Prepared
-    from qyzj_analytics.plan import Plan
+    from qyzj_analytics.forecast.plan import Plan
+    from qyzj_analytics.forecast.simulate import Forecast
+    from qyzj_analytics.ingest.pipeline import Prepared
 
 STATUS_COLORS = {"on_track": "#2e7d32", "at_risk": "#f2a900", "behind": "#c62828"}
 STATUS_BY_ZH = {zh: status for status, zh in STATUS_ZH.items()}
@@ -712,12 +712,12 @@ def build_metrics(
     Raises:
         DataError: the raw folder cannot be used (see :func:`~qyzj_analytics.pipeline.prepare`).
     """
-    from qyzj_analytics.pipeline import prepare
+    from qyzj_analytics.ingest.pipeline import prepare
 
     contract = contract or load_contract()
     raw = Path(raw_dir)
     prepared = prepare(raw, contract)
-    ctx = prepared.context(contract, as_of)
+    ctx = KpiContext.of(prepared, contract, as_of)
     assessment = assess(ctx, prepared.quality)
     forecast_metrics = (
         build_forecast_metrics(ctx, assessment, draws=draws, seed=seed) if forecast else None
@@ -767,7 +767,7 @@ def build_forecast_metrics(
     ctx: KpiContext, assessment: Assessment, *, draws: int, seed: int
 ) -> ForecastMetrics:
     """Run the year-end forecast (with its action plan) and turn it into frames."""
-    from qyzj_analytics.forecast import run_forecast
+    from qyzj_analytics.forecast.simulate import run_forecast
 
     return forecast_frames(run_forecast(ctx, draws=draws, seed=seed, plan=True), ctx, assessment)
 
@@ -828,7 +828,7 @@ def forecast_bands(
     elapsed (the forecast's rates are per working day); only the year-end values are simulated.
     Columns: kpi_id, date, p10, p50, p90 (empty when the period is over).
     """
-    from qyzj_analytics.workdays import workday_calendar
+    from qyzj_analytics.dates.workdays import workday_calendar
 
     contract = ctx.contract
     start, end = contract.period_start, contract.period_end
