@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nbformat
 from common import BIN, compare, verdict
 
-from qyzj_analytics.reporting.report.report import SAMPLE_MARKER
+from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 from qyzj_analytics.sample.generate import write_sample
 
 TARGET = 3.0

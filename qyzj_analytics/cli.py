@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qyzj_analytics.errors import QyzjError, UsageError
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
-SAMPLE_MARKER = ".qyzj-sample"  # marks a raw folder written by `qyzj sample` (report watermark)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,8 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, required=True, help="截至日期 YYYY-MM-DD")
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
-    p.add_argument("--draws", type=_positive, default=20_000, help="模拟次数（默认 20000）")
-    p.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
+    p.add_argument(
+        "--draws", type=_positive, default=DEFAULT_DRAWS, help=f"模拟次数（默认 {DEFAULT_DRAWS}）"
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
+    )
 
     p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
     p.add_argument("--years", type=_positive, default=200, help="模拟年数（默认 200）")
@@ -91,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="生成一年的示例导出（含各种脏数据与虚构个人信息）")
     p.add_argument("--out", type=Path, required=True, help="输出文件夹")
-    p.add_argument("--seed", type=int, default=2025, help="随机种子（默认 2025）")
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
+    )
     return parser
 
 

@@ -21,17 +21,6 @@ def pad_cell(text: str, width: int, right: bool = False) -> str:
     return gap + text if right else text + gap
 
 
-def format_quantity(value: float, unit: str) -> str:
-    """A KPI value for display: shares (unit 比例) as percentages, whole numbers without decimals.
-
-    >>> format_quantity(0.8661, "比例"), format_quantity(12.0, "场"), format_quantity(2.5, "场")
-    ('86.6%', '12', '2.5')
-    """
-    if unit == "比例":
-        return f"{value:.1%}"
-    return f"{value:.1f}" if not float(value).is_integer() else f"{int(value)}"
-
-
 def render_table(
     head: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None
 ) -> list[str]:

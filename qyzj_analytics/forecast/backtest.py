@@ -22,7 +22,8 @@ import pandas as pd
 from qyzj_analytics.contract.model import Contract, load_contract
 from qyzj_analytics.dates.periods import quarter_end
 from qyzj_analytics.dates.workdays import workday_calendar
-from qyzj_analytics.forecast.simulate import SIMULATED_KPIS, quantiles, run_forecast
+from qyzj_analytics.forecast.settings import quantiles
+from qyzj_analytics.forecast.simulate import SIMULATED_KPIS, run_forecast
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 

@@ -37,10 +37,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.console import format_quantity, render_table
+from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.dates.periods import elapsed_weeks, period_months
 from qyzj_analytics.dates.workdays import WorkdayCalendar, workday_calendar
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, QUANTILES, quantiles
+from qyzj_analytics.formats import format_quantity, round_number
 from qyzj_analytics.scoring.kpi import (
     KpiActual,
     KpiContext,
@@ -63,9 +65,6 @@ from qyzj_analytics.scoring.score import (
 if TYPE_CHECKING:
     from qyzj_analytics.forecast.plan import Plan
 
-DEFAULT_DRAWS = 20_000
-DEFAULT_SEED = 2025
-QUANTILES = (0.1, 0.5, 0.9)
 
 # Model settings (not contract numbers); the backtest (``qyzj backtest``) checks them.
 PRIOR_LOG_SD = 0.4  # prior on a rate with a target: the target pace, give or take ~40 %
@@ -912,15 +911,6 @@ class Forecast:
         return int(self.online_months.shape[1])
 
 
-def quantiles(values: np.ndarray) -> tuple[float, float, float]:
-    """P10, P50 and P90 as values that occurred (inverted CDF, no interpolation)."""
-    if values.size and values.min() == values.max():
-        v = float(values[0])
-        return v, v, v
-    q = np.quantile(values, QUANTILES, method="inverted_cdf")
-    return float(q[0]), float(q[1]), float(q[2])
-
-
 def reached(values: np.ndarray, target: float) -> np.ndarray:
     """True where a value reaches the target (float noise rounded away as in scoring)."""
     return np.round(np.asarray(values, dtype=float) - target, 9) >= 0
@@ -1147,20 +1137,13 @@ def run_forecast(
 # Output
 
 
-def _num(value: float | None, digits: int = 4) -> float | int | None:
-    if value is None:
-        return None
-    rounded = round(float(value), digits)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
 def plan_to_dict(plan: Plan, months: int) -> dict:
     """The ``plan`` object of ``qyzj forecast --json``."""
     return {
         "target_grade": plan.target_grade,
         "target_probability": plan.target_probability,
-        "probability_now": _num(plan.probability_now, PROBABILITY_DIGITS),
-        "probability_with_plan": _num(plan.probability_with_plan, PROBABILITY_DIGITS),
+        "probability_now": round_number(plan.probability_now, PROBABILITY_DIGITS),
+        "probability_with_plan": round_number(plan.probability_with_plan, PROBABILITY_DIGITS),
         "reachable": plan.reachable,
         "extra": {lv.id: plan.extra.get(lv.id, 0) for lv in plan.levers},
         "extra_units": {lv.id: lv.unit for lv in plan.levers},
@@ -1190,20 +1173,21 @@ def forecast_to_dict(f: Forecast) -> dict:
         "kpis": {
             k.id: {
                 "name": k.name,
-                "actual": _num(k.actual),
-                "target": _num(k.target),
-                "p10": _num(k.p10),
-                "p50": _num(k.p50),
-                "p90": _num(k.p90),
-                "mean": _num(k.mean),
-                "p_target": _num(k.p_target, PROBABILITY_DIGITS),
-                "required_per_week": _num(k.required_per_week),
+                "actual": round_number(k.actual),
+                "target": round_number(k.target),
+                "p10": round_number(k.p10),
+                "p50": round_number(k.p50),
+                "p90": round_number(k.p90),
+                "mean": round_number(k.mean),
+                "p_target": round_number(k.p_target, PROBABILITY_DIGITS),
+                "required_per_week": round_number(k.required_per_week),
                 "required_unit": k.required_unit,
                 "method": k.method,
             }
             for k in f.kpis
         },
-        "score": {k: _num(v) for k, v in f.score.items()} | {"bonus_mean": _num(f.bonus_mean)},
+        "score": {k: round_number(v) for k, v in f.score.items()}
+        | {"bonus_mean": round_number(f.bonus_mean)},
         "grade_probability": dict(f.grade_probability),
         "payment": {
             "expected": str(f.payment_expected),

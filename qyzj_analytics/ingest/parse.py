@@ -245,9 +245,9 @@ def parse_yes_no(value: Any) -> bool:
     return text is not None and text.casefold() in _YES
 
 
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CODE_VALUE = {c: i for i, c in enumerate(_CODE_CHARS)}
+CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CODE_VALUE = {c: i for i, c in enumerate(CODE_CHARS)}
 
 
 def normalize_credit_code(value: Any) -> str | None:
@@ -274,12 +274,12 @@ def is_valid_credit_code(code: str | None) -> bool:
         values = [_CODE_VALUE[c] for c in code]
     except KeyError:  # a character outside the code set (I, O, S, V, Z, lower case ...)
         return False
-    total = sum(map(operator.mul, values, _CODE_WEIGHTS))  # the first 17 characters
+    total = sum(map(operator.mul, values, CODE_WEIGHTS))  # the first 17 characters
     return values[17] == (31 - total % 31) % 31
 
 
 _CODE_LOOKUP = np.full(256, -1, np.int64)  # ASCII byte -> value in the code set, or -1
-_CODE_LOOKUP[np.frombuffer(_CODE_CHARS.encode("ascii"), np.uint8)] = np.arange(len(_CODE_CHARS))
+_CODE_LOOKUP[np.frombuffer(CODE_CHARS.encode("ascii"), np.uint8)] = np.arange(len(CODE_CHARS))
 
 
 def credit_codes_valid(codes: Sequence[Any]) -> np.ndarray:
@@ -293,7 +293,7 @@ def credit_codes_valid(codes: Sequence[Any]) -> np.ndarray:
     if at:
         text = "".join([codes[i] for i in at]).encode("ascii")
         values = _CODE_LOOKUP[np.frombuffer(text, np.uint8).reshape(len(at), 18)]
-        total = values[:, :17] @ np.asarray(_CODE_WEIGHTS, np.int64)
+        total = values[:, :17] @ np.asarray(CODE_WEIGHTS, np.int64)
         valid[at] = (values >= 0).all(axis=1) & (values[:, 17] == (31 - total % 31) % 31)
     return valid
 

@@ -11,6 +11,7 @@ notebook of a report loads it in a fraction of a second instead of recomputing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -26,6 +27,10 @@ import pandas as pd
 
 from qyzj_analytics.contract.model import Contract, load_contract
 from qyzj_analytics.dates.periods import elapsed_months, elapsed_share, parse_quarter, quarter_end
+from qyzj_analytics.errors import UsageError
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.formats import format_quantity, format_share
+from qyzj_analytics.ingest.discover import is_sample_folder
 from qyzj_analytics.ingest.parse import normalize_text, parse_distinct
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment, assess
@@ -566,20 +571,12 @@ def style_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> S
     return styler.hide(axis="index")
 
 
-def _format_value(value: float, unit: str) -> str:
-    if pd.isna(value):
-        return ""
-    if unit == "比例":
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
 def style_kpi_table(table: pd.DataFrame) -> Styler:
     """The KPI table as a traffic light: 状态 cells coloured, values formatted by unit."""
     shown = table.drop(columns=["应达完成率"], errors="ignore").copy()
     for column in ("实际", "目标", "应达进度"):
         shown[column] = [
-            _format_value(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
+            format_quantity(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
         ]
     shown = shown.astype({c: "str" for c in ("实际", "目标", "应达进度")})
     shown["权重"] = [f"{w:.2f}".rstrip("0").rstrip(".") for w in shown["权重"]]
@@ -597,7 +594,7 @@ def style_forecast_table(table: pd.DataFrame) -> Styler:
     shown = table.copy()
     for column in ("当前", "目标", "P10", "P50", "P90"):
         shown[column] = [
-            _format_value(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
+            format_quantity(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
         ]
     shown["达标概率"] = [format_share(p) for p in shown["达标概率"]]
     shown["每周还需"] = [
@@ -679,7 +676,6 @@ _SCALARS = (
     "formats",
     "tag_overlap",
 )
-SAMPLE_MARKER = ".qyzj-sample"  # written by `qyzj sample` (see cli.SAMPLE_MARKER)
 CACHE_VERSION = 1
 
 
@@ -704,8 +700,8 @@ def build_metrics(
     *,
     quarter: str = "",
     forecast: bool = True,
-    draws: int = 20000,
-    seed: int = 2025,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
 ) -> Metrics:
     """Clean ``raw_dir``, assess at ``as_of`` and, with ``forecast``, run the year-end forecast.
 
@@ -740,7 +736,7 @@ def build_metrics(
         period_start=contract.period_start,
         period_end=contract.period_end,
         raw_dir=str(raw),
-        is_sample=(raw / SAMPLE_MARKER).exists(),
+        is_sample=is_sample_folder(raw),
         score=summarize_score(assessment),
         notes=list(assessment.notes) + list(prepared.clean.notes),
         formats=dict(assessment.formats),
@@ -954,9 +950,9 @@ _esc = escape_markdown
 def describe_header(metrics: Metrics) -> str:
     """One line naming the contract, the quarter and the data date (plus the sample warning)."""
     parts = [f"**{_esc(metrics.contract_name)}**"]
-    match = re.fullmatch(r"(\d{4})\s*[Qq]([1-4])", metrics.quarter.strip())
-    if match:
-        parts.append(f"{match[1]} 年第 {match[2]} 季度")
+    with contextlib.suppress(UsageError):
+        year, quarter = parse_quarter(metrics.quarter)
+        parts.append(f"{year} 年第 {quarter} 季度")
     parts.append(f"数据截至 {metrics.as_of.isoformat()}")
     line = " · ".join(parts)
     sample = describe_sample(metrics)
@@ -986,19 +982,6 @@ def describe_forecast_notes(metrics: Metrics) -> str:
         *info["notes"],
     ]
     return _bullets(lines)
-
-
-def format_share(p: float) -> str:
-    """A probability as a whole percent, ``<1%`` / ``>99%`` near the ends (never a false 0 %).
-
-    >>> format_share(0.0048), format_share(0.0), format_share(0.9951), format_share(0.5)
-    ('<1%', '0%', '>99%', '50%')
-    """
-    if 0 < p < 0.005:
-        return "<1%"
-    if 0.995 <= p < 1:
-        return ">99%"
-    return f"{p:.0%}"
 
 
 def _join(names: Iterable[str]) -> str:
@@ -1188,8 +1171,8 @@ def load_or_build_metrics(
     config: str = "",
     *,
     forecast: bool = True,
-    draws: int = 20000,
-    seed: int = 2025,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
 ) -> Metrics:
     """What a notebook calls with its parameters: the cache when ``cache_dir`` is set, else a fresh
     :func:`build_metrics` from ``raw_dir`` (``as_of`` empty → the quarter's last day, ``config``

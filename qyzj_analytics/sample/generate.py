@@ -36,7 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from qyzj_analytics.contract.model import Contract, load_contract
-from qyzj_analytics.ingest.parse import is_valid_credit_code
+from qyzj_analytics.ingest.parse import CODE_CHARS, CODE_WEIGHTS, is_valid_credit_code
 
 YEAR = 2025
 PERIOD_START = dt.date(2025, 1, 1)
@@ -194,8 +194,6 @@ _SERVICE_TYPES = (
 _SERVICE_REMARKS = ("", "", "", "", "", "电话回访", "上门走访", "线上办理", "已解决", "持续跟进")
 
 # --- GB 32100-2015 (credit code), GB 11714 (organisation code), GB 11643 (ID number) ---------
-_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CODE_WEIGHTS = np.array((1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28))
 _ORG_WEIGHTS = np.array((3, 7, 9, 10, 5, 8, 4, 2))
 _ID_WEIGHTS = np.array((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))
 _ID_CHECK = "10X98765432"
@@ -254,8 +252,8 @@ def credit_check_char(first17: str) -> str:
     >>> credit_check_char("91330382781819720")
     'R'
     """
-    total = sum(_CODE_CHARS.index(c) * int(w) for c, w in zip(first17, _CODE_WEIGHTS, strict=True))
-    return _CODE_CHARS[(31 - total % 31) % 31]
+    total = sum(CODE_CHARS.index(c) * int(w) for c, w in zip(first17, CODE_WEIGHTS, strict=True))
+    return CODE_CHARS[(31 - total % 31) % 31]
 
 
 def credit_codes(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -264,32 +262,32 @@ def credit_codes(rng: np.random.Generator, n: int) -> np.ndarray:
     91 (company) or 92 (individual business), region 330382, an organisation code (8 digits, or
     ``MA`` and 6 code characters, plus its GB 11714 check character) and the check character.
     """
-    chars = np.array(list(_CODE_CHARS))
-    org_value = np.array([int(c, 36) for c in _CODE_CHARS])  # GB 11714: A=10 … Z=35
+    chars = np.array(list(CODE_CHARS))
+    org_value = np.array([int(c, 36) for c in CODE_CHARS])  # GB 11714: A=10 … Z=35
     out = np.empty(0, dtype="<U18")
     while len(out) < n:
         m = n - len(out) + 16
         idx = np.empty((m, 17), dtype=np.int64)
         idx[:, 0] = 9
         idx[:, 1] = np.where(rng.random(m) < 0.88, 1, 2)
-        idx[:, 2:8] = [_CODE_CHARS.index(c) for c in _REGION]
+        idx[:, 2:8] = [CODE_CHARS.index(c) for c in _REGION]
         new_style = rng.random(m) < 0.6
         body = rng.integers(0, 10, size=(m, 8))
         body[:, 0] = rng.integers(1, 8, size=m)
         ma = np.column_stack(
             [
-                np.full(m, _CODE_CHARS.index("M")),
-                np.full(m, _CODE_CHARS.index("A")),
+                np.full(m, CODE_CHARS.index("M")),
+                np.full(m, CODE_CHARS.index("A")),
                 rng.integers(0, 10, size=m),
-                rng.integers(0, len(_CODE_CHARS), size=(m, 5)),
+                rng.integers(0, len(CODE_CHARS), size=(m, 5)),
             ]
         )
         body = np.where(new_style[:, None], ma, body)
         org = 11 - (org_value[body] * _ORG_WEIGHTS).sum(axis=1) % 11
-        org_check = np.where(org == 10, _CODE_CHARS.index("X"), np.where(org == 11, 0, org))
+        org_check = np.where(org == 10, CODE_CHARS.index("X"), np.where(org == 11, 0, org))
         idx[:, 8:16] = body
         idx[:, 16] = org_check
-        check = (31 - (idx * _CODE_WEIGHTS).sum(axis=1) % 31) % 31
+        check = (31 - (idx * CODE_WEIGHTS).sum(axis=1) % 31) % 31
         codes = _chars_to_strings(chars[np.column_stack([idx, check])])
         out = np.concatenate([out, codes])
         _, first = np.unique(out, return_index=True)
@@ -1287,7 +1285,7 @@ def _code_text(rng: np.random.Generator, s: _Service) -> str:
     if s.code_mess == "spaces":
         return f"{code[:4]} {code[4:8]} {code[8:12]} {code[12:]}"
     if s.code_mess == "bad_check":
-        wrong = _CODE_CHARS[(_CODE_CHARS.index(code[17]) + 1 + int(rng.integers(0, 29))) % 31]
+        wrong = CODE_CHARS[(CODE_CHARS.index(code[17]) + 1 + int(rng.integers(0, 29))) % 31]
         return code[:17] + wrong
     return code
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from qyzj_analytics.console import format_quantity, render_table
+from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.formats import format_quantity, round_number
 from qyzj_analytics.scoring.kpi import KpiActual, KpiContext, compute_actuals, count_formats
 from qyzj_analytics.scoring.score import (
     Payment,
@@ -118,11 +119,6 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
     )
 
 
-def _num(value: float, digits: int = 4) -> float | int:
-    rounded = round(float(value), digits)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
 def assessment_to_dict(a: Assessment) -> dict:
     """The ``qyzj kpi --json`` object (DESIGN "CLI"); money as strings with two decimals."""
     return {
@@ -135,19 +131,19 @@ def assessment_to_dict(a: Assessment) -> dict:
         "kpis": {
             k.id: {
                 "name": k.name,
-                "actual": _num(k.actual),
-                "target": _num(k.target),
-                "attainment": _num(k.attainment),
-                "expected_to_date": _num(k.expected_to_date),
+                "actual": round_number(k.actual),
+                "target": round_number(k.target),
+                "attainment": round_number(k.attainment),
+                "expected_to_date": round_number(k.expected_to_date),
                 "status": k.status,
-                "weight": _num(k.weight),
-                "points": _num(k.points),
+                "weight": round_number(k.weight),
+                "points": round_number(k.points),
             }
             for k in a.kpis
         },
         "score": {
-            "base": _num(a.base),
-            "bonus": _num(a.bonus),
+            "base": round_number(a.base),
+            "bonus": round_number(a.bonus),
             "grade": a.grade,
             "grade_name": a.grade_name,
             "renewal": a.renewal,

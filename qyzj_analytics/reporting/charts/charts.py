@@ -25,6 +25,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from qyzj_analytics.forecast.settings import quantiles
+from qyzj_analytics.formats import format_quantity
 from qyzj_analytics.reporting.charts.fonts import setup_fonts
 from qyzj_analytics.reporting.metrics import (
     STATUS_BY_ZH,
@@ -33,6 +35,7 @@ from qyzj_analytics.reporting.metrics import (
     VENN_SETS,
     format_share,
 )
+from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 _IN_NOTEBOOK = "ipykernel" in sys.modules
 if not _IN_NOTEBOOK and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
@@ -45,7 +48,6 @@ if TYPE_CHECKING:
 DPI = 200
 WIDTH_IN = 10.0  # 2000 px at 200 dpi
 BURNUP_WIDTH_IN = 5.0  # single burn-ups: 1000 px at 200 dpi (they are many; smaller is faster)
-STATUS_LABELS = {"on_track": "正常", "at_risk": "预警", "behind": "落后"}
 CATEGORY_COLORS = {
     "小微你好": "#4e79a7",
     "小微园": "#59a14f",
@@ -110,12 +112,6 @@ def _clean_axes(ax: Axes, grid_axis: str = "y") -> None:
     ax.set_axisbelow(True)
 
 
-def _format_amount(value: float, unit: str) -> str:
-    if unit == "比例":
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
 # ----------------------------------------------------------------------------------------------
 # KPI attainment and burn-up
 
@@ -151,8 +147,8 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     label_x = ATTAINMENT_CAP + 0.04
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         text = (
-            f"{row['完成率']:.0%}  ({_format_amount(row['实际'], row['单位'])}"
-            f" / {_format_amount(row['目标'], row['单位'])})"
+            f"{row['完成率']:.0%}  ({format_quantity(row['实际'], row['单位'])}"
+            f" / {format_quantity(row['目标'], row['单位'])})"
         )
         ax.text(label_x, yi, text, va="center", fontsize=9)
     ax.set_yticks(y, table["指标"])
@@ -161,11 +157,11 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     ax.set_xticks(np.arange(0, ATTAINMENT_CAP + 0.01, 0.25))
     ax.set_xlabel("年度目标完成率（超过 150% 的截断显示；右侧为 完成率（实际 / 目标））")
     _clean_axes(ax, "x")
-    handles = [Patch(color=STATUS_COLORS[s], label=STATUS_LABELS[s]) for s in STATUS_COLORS]
+    handles = [Patch(color=STATUS_COLORS[s], label=STATUS_ZH[s]) for s in STATUS_COLORS]
     handles.append(
         Line2D([], [], marker="|", linestyle="none", color="black", markersize=12, mew=2.4)
     )
-    labels = [*STATUS_LABELS.values(), "今天应达到的进度"]
+    labels = [*STATUS_ZH.values(), "今天应达到的进度"]
     fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=9)
     when = f"（截至 {as_of}）" if as_of else ""
     ax.set_title(f"各项指标完成情况{when}", loc="left", fontsize=13)
@@ -284,7 +280,7 @@ def plot_burnup_grid(
         _draw_burnup(ax, frame, float(info["目标"]), as_of, band, compact=True)
         status = STATUS_BY_ZH[info["状态"]]
         ax.set_title(
-            f"{info['指标']}  {_format_amount(info['实际'], info['单位'])}"
+            f"{info['指标']}  {format_quantity(info['实际'], info['单位'])}"
             f" / {info['目标']:,.0f} {info['单位']}",
             loc="left",
             fontsize=10,
@@ -302,7 +298,7 @@ def plot_burnup_grid(
     for ax in axes.flat[len(ids) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    for status, zh in STATUS_LABELS.items():
+    for status, zh in STATUS_ZH.items():
         handles.append(Patch(color=STATUS_COLORS[status]))
         labels.append(f"进度{zh}")
     fig.legend(
@@ -397,7 +393,7 @@ def plot_score_distribution(
     ax.set_xlabel("年终基础分")
     ax.set_ylabel("模拟占比")
     _clean_axes(ax)
-    p10, p50, p90 = np.percentile(values, [10, 50, 90]) if len(values) else (np.nan,) * 3
+    p10, p50, p90 = quantiles(values)
     if p10 == p90:
         title = f"年终基础分：所有 {len(values):,} 次模拟都是 {p50:.1f} 分（已无不确定性）"
     else:

@@ -37,6 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, quarter_end
 from qyzj_analytics.errors import QyzjError, UsageError
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.formats import format_share
+from qyzj_analytics.ingest.discover import is_sample_folder
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -46,11 +49,8 @@ if TYPE_CHECKING:
 
 EXIT_NOTEBOOK = 4
 EXIT_LOCKED = 5
-SAMPLE_MARKER = ".qyzj-sample"
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
 DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-DEFAULT_DRAWS = 20_000
-DEFAULT_SEED = 2025
 WORKERS = 2  # the machines have 2 cores; kernel start-up dominates a notebook's run
 KERNEL = "python3"
 CELL_TIMEOUT = 900  # seconds per cell: a scheduled run must not hang forever
@@ -95,7 +95,7 @@ class ReportOptions:
     @property
     def is_sample(self) -> bool:
         """True when the raw folder is the generated sample (it holds the marker file)."""
-        return (self.raw_dir / SAMPLE_MARKER).exists()
+        return is_sample_folder(self.raw_dir)
 
 
 @dataclass(frozen=True)
@@ -824,10 +824,6 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0%}" if value >= 0.995 or value < 0.005 else f"{value:.1%}"
-
-
 def _column(frame: Any, *names: str) -> str | None:
     return next((n for n in names if n in frame.columns), None)
 
@@ -866,7 +862,7 @@ def grade_outlook(metrics: Metrics) -> tuple[str, str]:
         return current, f"服务期已结束：年终档次为 {grade}"
     draws = forecast_draws(metrics)
     runs = f"，{draws:,} 次模拟" if draws else ""
-    return current, f"最可能为 {grade}，概率 {_pct(probability)}（蒙特卡洛预测{runs}）"
+    return current, f"最可能为 {grade}，概率 {format_share(probability)}（蒙特卡洛预测{runs}）"
 
 
 def freshness_text(metrics: Metrics) -> str:
