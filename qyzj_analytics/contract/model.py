@@ -76,6 +76,7 @@ class Contract:
     bonus_cap: float
     award_points: dict[str, float]
     course_bonus: float
+    bonus_kpi: str  # each unit of this KPI beyond its target earns ``course_bonus`` points
     total: Decimal
     advances: tuple[Advance, ...]
     subsidy_rule: dict[str, str]
@@ -146,6 +147,13 @@ def load_contract(path: Path | str | None = None) -> Contract:
         raise ConfigError(f"合同配置文件 {source} 缺少或写错了配置项: {exc}") from None
 
 
+def _bonus_kpi(bonus: dict[str, Any], kpis: list[KpiSpec], source: str) -> str:
+    kpi_id = str(bonus["beyond_target_kpi"])
+    if kpi_id not in {k.id for k in kpis}:
+        raise ConfigError(f"{source}: bonus.beyond_target_kpi {kpi_id!r} 不是合同中的 KPI")
+    return kpi_id
+
+
 def _build(raw: dict[str, Any], source: str) -> Contract:
     kpis = []
     for item in raw["kpis"]:
@@ -192,6 +200,7 @@ def _build(raw: dict[str, Any], source: str) -> Contract:
         bonus_cap=float(raw["bonus"]["cap"]),
         award_points={str(k): float(v) for k, v in raw["bonus"]["awards"].items()},
         course_bonus=float(raw["bonus"]["course_beyond_target"]),
+        bonus_kpi=_bonus_kpi(raw["bonus"], kpis, source),
         total=_money(payment["total"], "total"),
         advances=tuple(
             Advance(

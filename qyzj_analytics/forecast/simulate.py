@@ -989,7 +989,7 @@ def score_draws(
     contract = ctx.contract
     base = base_score(score_points(values, contract))
     grade = grade_of(base, contract)
-    courses = values.get(COURSES_KPI)
+    courses = values.get(contract.bonus_kpi)
     if courses is None:
         bonus = np.full(len(base), compute_bonus(ctx.facts.awards, 0.0, ctx.as_of, contract))
     else:

@@ -33,9 +33,10 @@ class TableSpec:
     name_zh: str
     columns: tuple[ColumnSpec, ...]
     one_of: tuple[str, ...] = ()  # at least one of these columns is required
-    dedupe_on: tuple[str, ...] = ()  # key columns; empty means "all canonical columns"
-    is_event: bool = False
-    event_date: str | None = None
+    # Columns that identify a duplicate (text compared as key text); empty means "all canonical
+    # columns". For services, "enterprise" stands for the credit code, else the enterprise name.
+    dedupe_on: tuple[str, ...] = ()
+    dated_by: str | None = None  # the column that dates a row (KPI counting, data freshness)
 
     def column(self, name: str) -> ColumnSpec:
         """The spec of canonical column ``name``."""
@@ -71,9 +72,8 @@ TABLES: dict[str, TableSpec] = {
                 _col("enterprises", "参与企业数 服务企业数 企业数", "count"),
                 _col("participants", "参与人数 人数", "count"),
             ),
-            dedupe_on=("title_key", "date"),
-            is_event=True,
-            event_date="date",
+            dedupe_on=("title", "date"),
+            dated_by="date",
         ),
         TableSpec(
             "services",
@@ -86,9 +86,8 @@ TABLES: dict[str, TableSpec] = {
                 _col("above_scale", "是否规上 规上企业 企业规模", "yesno"),
             ),
             one_of=("enterprise", "credit_code"),
-            dedupe_on=("enterprise_key", "date", "service_type_key"),
-            is_event=True,
-            event_date="date",
+            dedupe_on=("enterprise", "date", "service_type"),
+            dated_by="date",
         ),
         TableSpec(
             "appeals",
@@ -101,8 +100,7 @@ TABLES: dict[str, TableSpec] = {
                 _col("closed", "办结时间 完成时间", "date"),
             ),
             dedupe_on=("appeal_id",),
-            is_event=True,
-            event_date="received",
+            dated_by="received",
         ),
         TableSpec(
             "publications",
@@ -112,9 +110,8 @@ TABLES: dict[str, TableSpec] = {
                 _col("title", "标题 文章标题", required=True),
                 _col("channel", "渠道 发布平台 平台"),
             ),
-            dedupe_on=("title_key", "date", "channel_key"),
-            is_event=True,
-            event_date="date",
+            dedupe_on=("title", "date", "channel"),
+            dated_by="date",
         ),
         TableSpec(
             "institutions",
@@ -124,6 +121,7 @@ TABLES: dict[str, TableSpec] = {
                 _col("joined", "入驻日期 加入日期", "date"),
                 _col("status", "状态 是否活跃"),
             ),
+            dated_by="joined",
         ),
         TableSpec(
             "experts",
@@ -132,6 +130,7 @@ TABLES: dict[str, TableSpec] = {
                 _col("name", "姓名 专家姓名", required=True),
                 _col("appointed", "聘任日期 加入日期", "date"),
             ),
+            dated_by="appointed",
         ),
         TableSpec(
             "courses",
@@ -140,8 +139,7 @@ TABLES: dict[str, TableSpec] = {
                 _col("title", "课程名称", required=True),
                 _col("accepted", "录用日期", "date"),
             ),
-            is_event=True,
-            event_date="accepted",
+            dated_by="accepted",
         ),
         TableSpec(
             "staff",

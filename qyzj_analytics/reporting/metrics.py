@@ -74,15 +74,7 @@ NO_LOCATION = "（未填写地点）"
 LIVESTREAM_STATES = ("达标", "未达标", "进行中")
 
 # Dated tables for data freshness: table → the column that dates a row
-FRESHNESS_COLUMNS = {
-    "activities": "date",
-    "services": "date",
-    "appeals": "received",
-    "publications": "date",
-    "courses": "accepted",
-    "institutions": "joined",
-    "experts": "appointed",
-}
+FRESHNESS_COLUMNS = {name: spec.dated_by for name, spec in TABLES.items() if spec.dated_by}
 FILE_STATUS_ZH = {"read": "已读取", "ignored": "已忽略", "facts": "手工事实", "error": "无法读取"}
 MAX_EXAMPLES = 5
 

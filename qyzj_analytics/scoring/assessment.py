@@ -79,7 +79,7 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
     points = score_points(values, contract)
     base = float(base_score(points))
     grade = str(grade_of(base, contract))
-    bonus = compute_bonus(ctx.facts.awards, values["mingshi_courses"], ctx.as_of, contract)
+    bonus = compute_bonus(ctx.facts.awards, values[contract.bonus_kpi], ctx.as_of, contract)
     rows = []
     for spec in contract.kpis:
         actual = values[spec.id]

@@ -73,7 +73,8 @@ def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
 def compute_bonus(
     awards: Iterable[Award], courses_accepted: float, as_of: dt.date, contract: Contract
 ) -> float:
-    """Bonus points (奖励分): awards in the period dated ≤ as_of, plus each course beyond target.
+    """Bonus points (奖励分): awards in the period dated ≤ as_of, plus each unit of the contract's
+    bonus KPI (accepted courses) beyond its target.
 
     Capped at the contract's cap; the bonus never changes the grade.
     """
@@ -82,7 +83,7 @@ def compute_bonus(
         for a in awards
         if contract.period_start <= a.date <= min(as_of, contract.period_end)
     )
-    target = contract.kpi("mingshi_courses").target
+    target = contract.kpi(contract.bonus_kpi).target
     points += max(0.0, courses_accepted - target) * contract.course_bonus
     return float(min(contract.bonus_cap, points))
 
