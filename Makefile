@@ -27,9 +27,10 @@ install: $(STAMP) ## 创建 .venv 并安装本项目及开发依赖 (idempotent)
 test: install ## 运行全部测试 (pytest)
 	$(BIN)/python -m pytest
 
-lint: install ## 代码检查 (ruff format --check + ruff check)
+lint: install ## 代码检查 (ruff format --check + ruff check + import-linter 分层检查)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: install ## 自动格式化 (ruff)
 	$(BIN)/ruff format .
