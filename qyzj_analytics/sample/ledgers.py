@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from qyzj_analytics.ingest.parse import CODE_CHARS
+from qyzj_analytics.ingest.parse import CODE_CHARS, credit_codes_valid, normalize_credit_code
 from qyzj_analytics.sample.exports import (
     ACTIVITY_HEADER,
     APPEAL_HEADER,
@@ -27,7 +27,6 @@ from qyzj_analytics.sample.exports import (
     put_title,
     save_workbook,
 )
-from qyzj_analytics.sample.identities import credit_check_char
 from qyzj_analytics.sample.records import (
     SERVICE_TYPES,
     YEAR,
@@ -286,13 +285,10 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
         summary_rows=1,
     )
     written = [r for r in (*body, *lines, *rows2[2:]) if r is not None]
-    return sum(_bad_code(str(r[2])) for r in written)
-
-
-def _bad_code(text: str) -> bool:
-    """A non-empty code whose check character (after upper-casing, no spaces) is wrong."""
-    code = "".join(text.split()).upper()
-    return len(code) == 18 and credit_check_char(code[:17]) != code[17]
+    # a non-empty code whose check character (after upper-casing, no spaces) is wrong
+    codes = [normalize_credit_code(r[2]) for r in written]
+    full = [c for c in codes if c is not None and len(c) == 18]
+    return int((~credit_codes_valid(full)).sum())
 
 
 def _dt_cell(rng: np.random.Generator, value: dt.datetime | None, as_text: bool) -> Any:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from qyzj_analytics.ingest.parse import is_valid_credit_code
+from qyzj_analytics.ingest.parse import credit_codes_valid
 from qyzj_analytics.sample.activities import plan_activities, plan_publications
 from qyzj_analytics.sample.identities import BRAND, draw_credit_codes, draw_enterprise_names
 from qyzj_analytics.sample.records import (
@@ -30,7 +30,7 @@ def plan_services(
     """About 600 enterprises and ``n_services`` distinct in-period services, plus 7 outside."""
     n_ent = 600
     codes = draw_credit_codes(rng, n_ent)
-    if not all(is_valid_credit_code(str(c)) for c in codes):
+    if not credit_codes_valid(codes.tolist()).all():
         raise AssertionError("draw_credit_codes() produced an invalid check digit")
     names = draw_enterprise_names(rng, n_ent, codes)
     above = rng.random(n_ent) < 0.25
