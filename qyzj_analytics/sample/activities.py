@@ -8,14 +8,15 @@ import numpy as np
 
 from qyzj_analytics.sample.identities import PARKS, TOWNS
 from qyzj_analytics.sample.records import (
-    PERIOD_END,
-    PERIOD_START,
     Activity,
     Person,
     Publication,
     list_weekdays,
     pick,
 )
+
+# the Monday of the Spring Festival (春节) week: nothing is published that week
+_SPRING_FESTIVAL_MONDAY = {2025: dt.date(2025, 1, 27), 2026: dt.date(2026, 2, 16)}
 
 _OTHER_OFFLINE = (
     ("企业数字化转型培训会", "培训"),
@@ -43,8 +44,8 @@ _OTHER_OFFLINE = (
 )
 
 
-def plan_activities(rng: np.random.Generator, staff: list[Person]) -> list[Activity]:
-    """About 145 activities: livestreams, offline events (tagged), hybrids and a few oddities."""
+def plan_activities(rng: np.random.Generator, staff: list[Person], year: int) -> list[Activity]:
+    """About 145 activities in ``year``: livestreams, offline events (tagged), hybrids, oddities."""
     regular = [m for m in range(1, 13) if m not in (2, 8)]
     online_target = {m: int(rng.integers(7, 10)) for m in regular}
     online_target[2], online_target[8] = 4, 5  # Spring Festival and the summer heat
@@ -91,11 +92,11 @@ def plan_activities(rng: np.random.Generator, staff: list[Person]) -> list[Activ
         offline(title, "小微你好", park)
     for i, title in enumerate(
         (
-            "2025年惠企政策宣讲会（{t}站）",
+            f"{year}年惠企政策宣讲会（{{t}}站）",
             "“两新”政策解读会",
             "税费优惠政策宣讲",
             "稳外贸政策解读会",
-            "2025年惠企政策宣讲会（{t}站）",
+            f"{year}年惠企政策宣讲会（{{t}}站）",
             "科技创新政策宣讲会",
         )
     ):
@@ -138,7 +139,7 @@ def plan_activities(rng: np.random.Generator, staff: list[Person]) -> list[Activ
     for title, fmt, category, place, month in plan:
         if month is None:
             month = int(rng.choice(np.arange(1, 13), p=month_weights))
-        day = pick(rng, list_weekdays(month))
+        day = pick(rng, list_weekdays(year, month))
         is_online = fmt == "线上" or place.endswith("直播间")
         enterprises = int(rng.integers(40, 260) if is_online else rng.integers(12, 80))
         participants = int(
@@ -164,7 +165,7 @@ def plan_activities(rng: np.random.Generator, staff: list[Person]) -> list[Activ
         need = online_target[month] - online_count[month]
         if need < 0:
             raise AssertionError(f"too many fixed online events in month {month}")
-        days = [d for d in list_weekdays(month) if d.weekday() in (1, 2, 3)]
+        days = [d for d in list_weekdays(year, month) if d.weekday() in (1, 2, 3)]
         streams.extend(pick(rng, days) for _ in range(need))
     series = {"policy": 0, "hall": 0}
     topics = ("财税", "外贸", "数字化", "知识产权", "人力资源", "安全生产", "融资", "品牌")
@@ -194,19 +195,19 @@ def plan_activities(rng: np.random.Generator, staff: list[Person]) -> list[Activ
 
 
 def plan_publications(
-    rng: np.random.Generator, activities: list[Activity]
+    rng: np.random.Generator, activities: list[Activity], start: dt.date, end: dt.date
 ) -> tuple[list[Publication], list[dt.date]]:
     """1–3 publications a week, none in three weeks (the Spring Festival week and two more)."""
-    first_monday = PERIOD_START - dt.timedelta(days=PERIOD_START.weekday())
+    first_monday = start - dt.timedelta(days=start.weekday())
     mondays = []
     monday = first_monday
-    while monday <= PERIOD_END:
+    while monday <= end:
         mondays.append(monday)
         monday += dt.timedelta(days=7)
-    spring = dt.date(2025, 1, 27)
+    spring = _SPRING_FESTIVAL_MONDAY.get(start.year)
     others = [m for m in mondays[6:-4] if m != spring]
-    picks = rng.choice(len(others), size=2, replace=False)
-    skipped = sorted([spring, *(others[int(i)] for i in picks)])
+    picks = rng.choice(len(others), size=2 if spring else 3, replace=False)
+    skipped = sorted([*([spring] if spring else []), *(others[int(i)] for i in picks)])
     channels = ("微信公众号", "微信公众号", "乐清企业之家网站", "视频号", "今日头条号")
     policies = (
         "研发费用加计扣除政策要点",
@@ -227,7 +228,7 @@ def plan_publications(
         days = [
             monday + dt.timedelta(days=k)
             for k in range(7)
-            if PERIOD_START <= monday + dt.timedelta(days=k) <= PERIOD_END
+            if start <= monday + dt.timedelta(days=k) <= end
         ]
         for k in range(int(rng.integers(1, 4))):
             day = pick(rng, days)

@@ -12,19 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.sample.exports import SERVICE_HEADER, excel_serial
 from qyzj_analytics.sample.identities import (
     draw_credit_codes,
     draw_enterprise_names,
     draw_people,
 )
-from qyzj_analytics.sample.records import (
-    PERIOD_END,
-    PERIOD_START,
-    SERVICE_REMARKS,
-    SERVICE_TYPES,
-    YEAR,
-)
+from qyzj_analytics.sample.records import SERVICE_REMARKS, SERVICE_TYPES
 
 
 def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
@@ -41,9 +36,9 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     people, phones, ids = draw_people(rng, n_ent)
     above = np.where(rng.random(n_ent) < 0.25, "是", "否")
 
-    days = np.array(
-        [PERIOD_START + dt.timedelta(days=i) for i in range((PERIOD_END - PERIOD_START).days + 1)]
-    )
+    contract = load_contract()  # the services fall in its period
+    start, end = contract.period_start, contract.period_end
+    days = np.array([start + dt.timedelta(days=i) for i in range((end - start).days + 1)])
     formats: list[list[str]] = []
     for day in days:
         formats.append(
@@ -56,7 +51,7 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
             ]
         )
     n_fmt = len(formats[0])
-    unreadable = ["待定", "3月5日", "2025-02-30"]
+    unreadable = ["待定", "3月5日", f"{start.year}-02-30"]
     date_dict = pa.array([f for row in formats for f in row] + unreadable)
     fmt_p = np.array([0.35, 0.35, 0.1, 0.1, 0.1])
 
@@ -106,7 +101,7 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     )
     width = len(SERVICE_HEADER)
     head = (
-        f"乐清市企业之家企业服务记录（{YEAR}年全量导出）"
+        f"乐清市企业之家企业服务记录（{start.year}年全量导出）"
         + "," * (width - 1)
         + "\n"
         + ",".join(SERVICE_HEADER)

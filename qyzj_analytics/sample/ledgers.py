@@ -29,7 +29,6 @@ from qyzj_analytics.sample.exports import (
 )
 from qyzj_analytics.sample.records import (
     SERVICE_TYPES,
-    YEAR,
     Appeal,
     Service,
     YearRecords,
@@ -37,18 +36,21 @@ from qyzj_analytics.sample.records import (
 )
 
 
-def write_activities(rng: np.random.Generator, year: YearRecords, out: Path, tally: Tally) -> None:
+def write_activities(
+    rng: np.random.Generator, records: YearRecords, out: Path, tally: Tally
+) -> None:
     """The activity ledger (one sheet per month) and an overlapping Q3 CSV export."""
+    year = records.year
     date_kinds = ("date", "datetime", "slash", "dot", "cn_range", "fullwidth", "serial")
     date_p = (0.35, 0.15, 0.12, 0.1, 0.12, 0.08, 0.08)
-    q3 = [a for a in year.activities if 7 <= a.date.month <= 9]
+    q3 = [a for a in records.activities if 7 <= a.date.month <= 9]
     csv_only = pick(rng, [a for a in q3 if a.date.month == 9])
     workbook = new_workbook()
     for month in range(1, 13):
         sheet = workbook.create_sheet(f"{month}月")
-        put_title(sheet, f"乐清市企业之家{YEAR}年活动台账（{month}月）", len(ACTIVITY_HEADER))
+        put_title(sheet, f"乐清市企业之家{year}年活动台账（{month}月）", len(ACTIVITY_HEADER))
         rows: list[Sequence[Any] | None] = [ACTIVITY_HEADER]
-        acts = [a for a in year.activities if a.date.month == month and a is not csv_only]
+        acts = [a for a in records.activities if a.date.month == month and a is not csv_only]
         for k, a in enumerate(acts, start=1):
             rows.append(
                 (
@@ -70,7 +72,7 @@ def write_activities(rng: np.random.Generator, year: YearRecords, out: Path, tal
             rows.append(
                 (
                     len(acts) + 1,
-                    f"{YEAR + 1}年企业服务需求调研会",
+                    f"{year + 1}年企业服务需求调研会",
                     "待定",
                     "线下",
                     "调研",
@@ -107,7 +109,7 @@ def write_activities(rng: np.random.Generator, year: YearRecords, out: Path, tal
             ("4. 月底由运营主管核对后报送市经信局。",),
         ],
     )
-    save_workbook(workbook, out / f"活动台账_{YEAR}.xlsx")
+    save_workbook(workbook, out / f"活动台账_{year}.xlsx")
 
     # an overlapping third-quarter export with other header names and messier titles
     rows = [("序号", "活动主题", "日期", "形式", "类别", "地点", "企业数")]
@@ -172,11 +174,12 @@ def _service_row(
     ]
 
 
-def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally: Tally) -> int:
+def write_services(rng: np.random.Generator, records: YearRecords, out: Path, tally: Tally) -> int:
     """The three services exports; returns how many rows carry a code failing its check."""
-    codes = {id(s): _code_text(rng, s) for s in year.services + year.services_out}
-    h1 = [s for s in year.services if s.date.month <= 6]
-    h2 = [s for s in year.services if s.date.month >= 7]
+    year = records.year
+    codes = {id(s): _code_text(rng, s) for s in records.services + records.services_out}
+    h1 = [s for s in records.services if s.date.month <= 6]
+    h2 = [s for s in records.services if s.date.month >= 7]
     sep_oct = [s for s in h2 if s.date.month in (9, 10)]
     shuffled = rng.permutation(len(sep_oct))
     only_supplement = [sep_oct[i] for i in sorted(shuffled[:8].tolist())]
@@ -184,17 +187,17 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
     h2 = [s for s in h2 if not any(s is o for o in only_supplement)]
 
     # first half: xlsx, title rows, real date cells, serials, a few double entries
-    last = [s for s in h1 if s.date == dt.date(YEAR, 6, 30)] or h1[-1:]
+    last = [s for s in h1 if s.date == dt.date(year, 6, 30)] or h1[-1:]
     last[0].time = dt.time(9, 30)
     kinds = ("date", "datetime", "slash", "dot", "serial")
     p = (0.6, 0.1, 0.15, 0.05, 0.1)
     rows: list[Sequence[Any] | None] = [
-        (f"导出单位：金点企业服务（温州）有限公司　导出日期：{YEAR}-07-03",),
+        (f"导出单位：金点企业服务（温州）有限公司　导出日期：{year}-07-03",),
         None,
         SERVICE_HEADER,
     ]
     body: list[list[Any] | None] = []
-    for s in [o for o in year.services_out if o.date.year == YEAR - 1] + h1:
+    for s in [o for o in records.services_out if o.date.year == year - 1] + h1:
         date: Any = date_cell(rng, s.date, kinds, p)
         if s.time is not None:
             date = dt.datetime.combine(s.date, s.time)
@@ -217,10 +220,10 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
     sheet_rows = [*rows, *body, total]
     workbook = new_workbook()
     sheet = workbook.create_sheet("服务记录")
-    put_title(sheet, f"乐清市企业之家企业服务记录（{YEAR}年1-6月）", len(SERVICE_HEADER))
+    put_title(sheet, f"乐清市企业之家企业服务记录（{year}年1-6月）", len(SERVICE_HEADER))
     put_rows(sheet, sheet_rows, start=2)
     save_workbook(workbook, out / "企业服务记录_上半年.xlsx")
-    n_out_h1 = sum(o.date.year == YEAR - 1 for o in year.services_out)
+    n_out_h1 = sum(o.date.year == year - 1 for o in records.services_out)
     tally.add(
         "services",
         rows_kept=len(h1) + n_out_h1,
@@ -235,14 +238,14 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
     p = (0.6, 0.2, 0.1, 0.05, 0.05)
     csv_rows: list[Sequence[Any]] = [SERVICE_HEADER]
     lines: list[list[Any]] = []
-    for s in h2 + [o for o in year.services_out if o.date.year == YEAR + 1]:
+    for s in h2 + [o for o in records.services_out if o.date.year == year + 1]:
         lines.append(_service_row(rng, 0, s, codes[id(s)], date_cell(rng, s.date, kinds, p)))
-    for j, text in enumerate(("2025-02-30", "待定")):
+    for j, text in enumerate((f"{year}-02-30", "待定")):
         s = h2[100 + 400 * j]
         fake = Service(s.enterprise, s.date, s.service_type, "")
         lines.insert(300 + 400 * j, _service_row(rng, 0, fake, s.enterprise.code, text))
-    nobody = Service(h2[0].enterprise, dt.date(YEAR, 8, 12), "政策咨询", "企业未留名")
-    row = _service_row(rng, 0, nobody, "", "2025/8/12")
+    nobody = Service(h2[0].enterprise, dt.date(year, 8, 12), "政策咨询", "企业未留名")
+    row = _service_row(rng, 0, nobody, "", f"{year}/8/12")
     row[1] = ""
     lines.insert(500, row)
     for k, line in enumerate(lines, start=1):
@@ -253,7 +256,7 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
     text = csv_bytes([*csv_rows, *lines[:650]], "gbk") + b"\r\n"  # an empty line too
     text += csv_bytes([*lines[650:], ["合计", f"{len(h2)}家次", *[""] * 8]], "gbk")
     (out / "企业服务记录_下半年.csv").write_bytes(text)
-    n_out_h2 = sum(o.date.year == YEAR + 1 for o in year.services_out)
+    n_out_h2 = sum(o.date.year == year + 1 for o in records.services_out)
     tally.add(
         "services",
         rows_kept=len(h2) + n_out_h2,
@@ -264,7 +267,7 @@ def write_services(rng: np.random.Generator, year: YearRecords, out: Path, tally
 
     # a supplementary September–October export (UTF-8, no BOM): mostly rows already in H2
     rows2: list[Sequence[Any]] = [
-        (f"企业服务记录补充导出（{YEAR}年9-10月）", *[""] * (len(SERVICE_HEADER) - 1)),
+        (f"企业服务记录补充导出（{year}年9-10月）", *[""] * (len(SERVICE_HEADER) - 1)),
         SERVICE_HEADER,
     ]
     supplement = sorted(again + only_supplement, key=lambda s: (s.date, s.enterprise.name))
@@ -299,12 +302,13 @@ def _dt_cell(rng: np.random.Generator, value: dt.datetime | None, as_text: bool)
     return value
 
 
-def write_appeals(rng: np.random.Generator, year: YearRecords, out: Path, tally: Tally) -> None:
+def write_appeals(rng: np.random.Generator, records: YearRecords, out: Path, tally: Tally) -> None:
     """A snapshot of the appeals ledger in early November and a later update."""
-    snapshot_at = dt.datetime(YEAR, 11, 3, 17, 0)
+    year = records.year
+    snapshot_at = dt.datetime(year, 11, 3, 17, 0)
     first: list[Appeal] = []
-    for a in year.appeals:
-        if a.received.date() > dt.date(YEAR, 10, 31):
+    for a in records.appeals:
+        if a.received.date() > dt.date(year, 10, 31):
             continue
         if a.status in ("已退回", "撤回") or a.closed is None or a.closed <= snapshot_at:
             first.append(a)
@@ -313,8 +317,8 @@ def write_appeals(rng: np.random.Generator, year: YearRecords, out: Path, tally:
     open_then = {a.appeal_id for a in first if a.status == "办理中"}
     second = [
         a
-        for a in year.appeals
-        if a.received.date() >= dt.date(YEAR, 9, 1) or a.appeal_id in open_then
+        for a in records.appeals
+        if a.received.date() >= dt.date(year, 9, 1) or a.appeal_id in open_then
     ]
     for name, appeals, as_text in (
         ("诉求台账.xlsx", first, False),
@@ -339,4 +343,4 @@ def write_appeals(rng: np.random.Generator, year: YearRecords, out: Path, tally:
         put_rows(sheet, rows, start=2)
         save_workbook(workbook, out / name)
     overlap = len({a.appeal_id for a in first} & {a.appeal_id for a in second})
-    tally.add("appeals", rows_kept=len(year.appeals), duplicates=overlap)
+    tally.add("appeals", rows_kept=len(records.appeals), duplicates=overlap)

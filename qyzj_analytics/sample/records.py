@@ -11,11 +11,6 @@ import numpy as np
 
 from qyzj_analytics.sample.identities import draw_people
 
-YEAR = 2025
-PERIOD_START = dt.date(2025, 1, 1)
-PERIOD_END = dt.date(2025, 12, 31)
-AS_OF = PERIOD_END
-
 SERVICE_TYPES = (
     "政策咨询",
     "融资对接",
@@ -102,11 +97,13 @@ class Publication:
 
 @dataclass
 class YearRecords:
-    """The clean records the exports are written from."""
+    """The clean records the exports are written from, for the period ``start`` … ``end``."""
 
+    start: dt.date
+    end: dt.date
     activities: list[Activity] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)  # in period
-    services_out: list[Service] = field(default_factory=list)  # 2024-12 and 2026-01
+    services_out: list[Service] = field(default_factory=list)  # the months just before and after
     appeals: list[Appeal] = field(default_factory=list)
     publications: list[Publication] = field(default_factory=list)
     institutions: list[tuple[str, dt.date | None, str, Person]] = field(default_factory=list)
@@ -114,6 +111,11 @@ class YearRecords:
     courses: list[tuple[str, str, dt.date | None]] = field(default_factory=list)
     staff: list[tuple[Person, str, str, str, str]] = field(default_factory=list)
     personal: list[str] = field(default_factory=list)
+
+    @property
+    def year(self) -> int:
+        """The calendar year of the period."""
+        return self.start.year
 
 
 class People:
@@ -136,9 +138,13 @@ class People:
         return person
 
 
-def list_weekdays(month: int) -> list[dt.date]:
-    """The weekdays (Monday to Friday) of ``month`` of the sample year."""
-    day = dt.date(YEAR, month, 1)
+def list_weekdays(year: int, month: int) -> list[dt.date]:
+    """The weekdays (Monday to Friday) of ``month`` of ``year``.
+
+    >>> [d.day for d in list_weekdays(2025, 2)][:5]
+    [3, 4, 5, 6, 7]
+    """
+    day = dt.date(year, month, 1)
     out = []
     while day.month == month:
         if day.weekday() < 5:

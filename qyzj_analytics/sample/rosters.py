@@ -19,11 +19,11 @@ from qyzj_analytics.sample.exports import (
 from qyzj_analytics.sample.records import YearRecords
 
 
-def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally: Tally) -> None:
+def write_rosters(rng: np.random.Generator, records: YearRecords, out: Path, tally: Tally) -> None:
     """Publications (CSV), institutions, experts, courses and staff (xlsx)."""
     # publications: UTF-8 CSV without BOM, two rows entered twice
     rows: list[Sequence[Any]] = [("发布日期", "标题", "发布平台")]
-    for p in year.publications:
+    for p in records.publications:
         r = rng.random()
         date = (
             p.date.isoformat()
@@ -36,7 +36,7 @@ def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally:
     for i in sorted(rng.choice(np.arange(5, len(rows) - 5), size=2, replace=False).tolist()):
         rows.insert(i + 1, rows[i])
     (out / "信息发布记录.csv").write_bytes(csv_bytes(rows, "utf-8", "\n"))
-    tally.add("publications", rows_kept=len(year.publications), duplicates=2)
+    tally.add("publications", rows_kept=len(records.publications), duplicates=2)
 
     workbook = new_workbook()
     sheet = workbook.create_sheet("服务机构")
@@ -52,11 +52,11 @@ def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally:
                 c.name,
                 c.phone,
             )
-            for n, j, s, c in year.institutions
+            for n, j, s, c in records.institutions
         ],
     )
     save_workbook(workbook, out / "服务机构名录.xlsx")
-    tally.add("institutions", rows_kept=len(year.institutions))
+    tally.add("institutions", rows_kept=len(records.institutions))
 
     workbook = new_workbook()
     sheet = workbook.create_sheet("专家库")
@@ -72,12 +72,12 @@ def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally:
                 p.phone,
                 p.id_number,
             )
-            for n, d, f, p in year.experts
+            for n, d, f, p in records.experts
         ],
         start=2,
     )
     save_workbook(workbook, out / "志愿服务专家库.xlsx")
-    tally.add("experts", rows_kept=len(year.experts))
+    tally.add("experts", rows_kept=len(records.experts))
 
     workbook = new_workbook()
     sheet = workbook.create_sheet("名师优课")
@@ -86,11 +86,11 @@ def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally:
         [("课程名称", "授课老师", "录用日期")]
         + [
             (t, teacher, None if d is None else d if i == 0 else f"{d.year}/{d.month}/{d.day}")
-            for i, (t, teacher, d) in enumerate(year.courses)
+            for i, (t, teacher, d) in enumerate(records.courses)
         ],
     )
     save_workbook(workbook, out / "名师优课.xlsx")
-    tally.add("courses", rows_kept=len(year.courses))
+    tally.add("courses", rows_kept=len(records.courses))
 
     workbook = new_workbook()
     sheet = workbook.create_sheet("人员名单")
@@ -100,9 +100,9 @@ def write_rosters(rng: np.random.Generator, year: YearRecords, out: Path, tally:
         [("姓名", "岗位", "是否专职运营", "学历", "职称", "身份证号", "联系电话")]
         + [
             (p.name, role, ft, edu, title, p.id_number, p.phone)
-            for p, role, ft, edu, title in year.staff
+            for p, role, ft, edu, title in records.staff
         ],
         start=3,
     )
     save_workbook(workbook, out / "人员名单.xlsx")
-    tally.add("staff", rows_kept=len(year.staff))
+    tally.add("staff", rows_kept=len(records.staff))

@@ -10,10 +10,8 @@ from qyzj_analytics.ingest.parse import credit_codes_valid
 from qyzj_analytics.sample.activities import plan_activities, plan_publications
 from qyzj_analytics.sample.identities import BRAND, draw_credit_codes, draw_enterprise_names
 from qyzj_analytics.sample.records import (
-    AS_OF,
     SERVICE_REMARKS,
     SERVICE_TYPES,
-    YEAR,
     Appeal,
     Enterprise,
     People,
@@ -25,9 +23,9 @@ from qyzj_analytics.sample.records import (
 
 
 def plan_services(
-    rng: np.random.Generator, people: People, n_services: int
+    rng: np.random.Generator, people: People, n_services: int, year: int
 ) -> tuple[list[Enterprise], list[Service], list[Service]]:
-    """About 600 enterprises and ``n_services`` distinct in-period services, plus 7 outside."""
+    """About 600 enterprises, ``n_services`` distinct services in ``year`` and 7 just outside."""
     n_ent = 600
     codes = draw_credit_codes(rng, n_ent)
     if not credit_codes_valid(codes.tolist()).all():
@@ -41,7 +39,7 @@ def plan_services(
     weights = rng.pareto(1.6, n_ent) + 0.3
     weights /= weights.sum()
     month_weight = np.array([0.9, 0.55, 1.0, 1.0, 1.05, 1.0, 1.0, 0.9, 1.05, 1.0, 1.1, 1.05])
-    days = [d for m in range(1, 13) for d in list_weekdays(m)]
+    days = [d for m in range(1, 13) for d in list_weekdays(year, m)]
     day_w = np.array([month_weight[d.month - 1] for d in days])
     day_w /= day_w.sum()
     seen: set[tuple[int, dt.date, str]] = set()
@@ -56,10 +54,9 @@ def plan_services(
         services.append(Service(enterprises[e], day, kind, pick(rng, SERVICE_REMARKS)))
     services.sort(key=lambda s: (s.date, s.enterprise.name, s.service_type))
     outside: list[Service] = []
-    for month_day in ("2024-12-{d}", "2026-01-{d}"):
-        count = 4 if month_day.startswith("2024") else 3
+    for first, count in ((dt.date(year - 1, 12, 1), 4), (dt.date(year + 1, 1, 1), 3)):
         for k in range(count):
-            day = dt.date.fromisoformat(month_day.format(d=f"{5 + 6 * k:02d}"))
+            day = first.replace(day=5 + 6 * k)
             e = enterprises[int(rng.integers(0, n_ent))]
             outside.append(Service(e, day, pick(rng, SERVICE_TYPES), ""))
     # cosmetic mess on codes and names (kept by the cleaner, same enterprise after normalising)
@@ -83,11 +80,12 @@ def plan_services(
 
 
 def plan_appeals(
-    rng: np.random.Generator, people: People, enterprises: list[Enterprise]
+    rng: np.random.Generator, people: People, enterprises: list[Enterprise], end: dt.date
 ) -> list[Appeal]:
-    """120 appeals: 5 returned, 3 withdrawn, 11 still open, 4 closed after year end."""
+    """120 appeals: 5 returned, 3 withdrawn, 11 still open, 4 closed after ``end`` (year end)."""
     n = 120
-    start = dt.datetime(YEAR, 1, 2, 8, 0)
+    year = end.year
+    start = dt.datetime(year, 1, 2, 8, 0)
     day_offsets = np.sort(rng.integers(0, 362, size=n))
     minutes = rng.integers(0, 10 * 60, size=n)  # office hours, 8:00–18:00
     received = sorted(
@@ -114,11 +112,11 @@ def plan_appeals(
     latest = sorted(rest, key=lambda i: received[i], reverse=True)
     after_year = set(latest[:4])  # received late in December, closed in January
     recent = latest[4:12]
-    stale = [i for i in rest if dt.datetime(YEAR, 6, 1) <= received[i] < dt.datetime(YEAR, 10, 1)]
+    stale = [i for i in rest if dt.datetime(year, 6, 1) <= received[i] < dt.datetime(year, 10, 1)]
     still_open = set(recent[:8] + stale[:3])
     settled = returned | withdrawn | still_open | after_year
     missing_date = set(
-        [i for i in rest if received[i] < dt.datetime(YEAR, 5, 1) and i not in settled][:2]
+        [i for i in rest if received[i] < dt.datetime(year, 5, 1) and i not in settled][:2]
     )
     appeals: list[Appeal] = []
     for i, when in enumerate(received):
@@ -138,57 +136,60 @@ def plan_appeals(
             status = "办理中"
         elif i in after_year:
             status = "已办结"
-            closed = dt.datetime(YEAR + 1, 1, int(rng.integers(2, 6)), int(rng.integers(9, 17)))
+            closed = dt.datetime(year + 1, 1, int(rng.integers(2, 6)), int(rng.integers(9, 17)))
         else:
             status = pick(rng, ("已办结", "已办结", "已办结", "办结"))
             days = int(rng.gamma(2.0, 7.0)) + 1
             closed = when + dt.timedelta(days=days, minutes=int(rng.integers(30, 400)))
-            if closed.date() > AS_OF:
-                closed = dt.datetime(YEAR, 12, 31, 16, 20)
+            if closed.date() > end:
+                closed = dt.datetime.combine(end, dt.time(16, 20))
             if i in missing_date:
                 closed = None
         appeals.append(
-            Appeal(f"SQ{YEAR}{i + 1:04d}", enterprise.name, when, text, contact, status, closed)
+            Appeal(f"SQ{year}{i + 1:04d}", enterprise.name, when, text, contact, status, closed)
         )
     return appeals
 
 
-def plan_year(rng: np.random.Generator) -> YearRecords:
-    """Every clean record of the year."""
-    year = YearRecords()
-    people = People(rng, 1200, year.personal)
+def plan_year(rng: np.random.Generator, start: dt.date, end: dt.date) -> YearRecords:
+    """Every clean record of the year ``start`` … ``end`` (a calendar year)."""
+    records = YearRecords(start, end)
+    year = start.year
+    people = People(rng, 1200, records.personal)
     staff_people = [people.take() for _ in range(32)]
-    year.activities = plan_activities(rng, staff_people[:10])
-    enterprises, year.services, year.services_out = plan_services(
-        rng, people, int(rng.integers(1920, 1965))
+    records.activities = plan_activities(rng, staff_people[:10], year)
+    enterprises, records.services, records.services_out = plan_services(
+        rng, people, int(rng.integers(1920, 1965)), year
     )
-    year.appeals = plan_appeals(rng, people, enterprises)
-    year.personal.extend(a.text for a in year.appeals)
-    year.publications, _ = plan_publications(rng, year.activities)
+    records.appeals = plan_appeals(rng, people, enterprises, end)
+    records.personal.extend(a.text for a in records.appeals)
+    records.publications, _ = plan_publications(rng, records.activities, start, end)
 
-    kinds = (
-        ("会计师事务所有限公司", 2024),
-        ("律师事务所", 2024),
-        ("知识产权代理有限公司", 2024),
-        ("人力资源服务有限公司", 2024),
-        ("检验检测有限公司", 2024),
-        ("管理咨询有限公司", 2025),
-        ("融资担保有限公司", 2025),
-        ("科技服务有限公司", 2025),
-        ("工业设计有限公司", 2025),
-        ("职业技能培训学校", 2025),
-        ("数字科技有限公司", 2025),
-        ("税务师事务所有限公司", 2025),
+    kinds = (  # the kind of institution, the year it joined relative to the sample year
+        ("会计师事务所有限公司", -1),
+        ("律师事务所", -1),
+        ("知识产权代理有限公司", -1),
+        ("人力资源服务有限公司", -1),
+        ("检验检测有限公司", -1),
+        ("管理咨询有限公司", 0),
+        ("融资担保有限公司", 0),
+        ("科技服务有限公司", 0),
+        ("工业设计有限公司", 0),
+        ("职业技能培训学校", 0),
+        ("数字科技有限公司", 0),
+        ("税务师事务所有限公司", 0),
     )
     brands = rng.choice(len(BRAND), size=(len(kinds), 2), replace=False)
     statuses = ["合作中"] * 6 + ["正常"] * 2 + [""] * 2 + ["停止合作", "暂停"]
     rng.shuffle(statuses)
     no_date = int(rng.integers(0, len(kinds)))
-    for i, (kind, joined_year) in enumerate(kinds):
+    for i, (kind, joined_offset) in enumerate(kinds):
         name = f"乐清{BRAND[brands[i, 0]]}{BRAND[brands[i, 1]]}{kind}"
-        months = 12 if joined_year == 2024 else 11
-        joined = dt.date(joined_year, int(rng.integers(1, months + 1)), int(rng.integers(1, 28)))
-        year.institutions.append(
+        months = 12 if joined_offset < 0 else 11
+        joined = dt.date(
+            year + joined_offset, int(rng.integers(1, months + 1)), int(rng.integers(1, 28))
+        )
+        records.institutions.append(
             (name, None if i == no_date else joined, statuses[i], people.take())
         )
 
@@ -206,21 +207,21 @@ def plan_year(rng: np.random.Generator) -> YearRecords:
     for i in range(28):
         appointed: dt.date | None
         if i < 8:
-            appointed = dt.date(2024, int(rng.integers(3, 13)), int(rng.integers(1, 28)))
+            appointed = dt.date(year - 1, int(rng.integers(3, 13)), int(rng.integers(1, 28)))
         elif i == 26:
             appointed = None  # no date: counted
         elif i == 27:
-            appointed = dt.date(2026, 1, 8)  # after as_of: not counted
+            appointed = dt.date(year + 1, 1, 8)  # after as_of: not counted
         else:
-            appointed = dt.date(2025, int(rng.integers(1, 13)), int(rng.integers(1, 28)))
+            appointed = dt.date(year, int(rng.integers(1, 13)), int(rng.integers(1, 28)))
         person = people.take()
-        year.experts.append((person.name, appointed, pick(rng, fields), person))
-    order = rng.permutation(len(year.experts)).tolist()
-    year.experts = [year.experts[i] for i in order]
+        records.experts.append((person.name, appointed, pick(rng, fields), person))
+    order = rng.permutation(len(records.experts)).tolist()
+    records.experts = [records.experts[i] for i in order]
 
-    year.courses = [
-        ("小微企业数字化转型实操", people.take().name, dt.date(2025, 5, 20)),
-        ("出口企业合规经营十讲", people.take().name, dt.date(2025, 9, 12)),
+    records.courses = [
+        ("小微企业数字化转型实操", people.take().name, dt.date(year, 5, 20)),
+        ("出口企业合规经营十讲", people.take().name, dt.date(year, 9, 12)),
         ("电气企业精益生产入门", people.take().name, None),
     ]
 
@@ -238,7 +239,7 @@ def plan_year(rng: np.random.Generator) -> YearRecords:
     for k, i in enumerate(order):
         role = ("运营主管", "直播运营", "运营专员")[k] if k < 3 else pick(rng, roles)
         edu, title = profile[i]
-        year.staff.append((staff_people[k], role, flags[k], edu, title))
-    staff_order = rng.permutation(len(year.staff)).tolist()
-    year.staff = [year.staff[i] for i in staff_order]
-    return year
+        records.staff.append((staff_people[k], role, flags[k], edu, title))
+    staff_order = rng.permutation(len(records.staff)).tolist()
+    records.staff = [records.staff[i] for i in staff_order]
+    return records
