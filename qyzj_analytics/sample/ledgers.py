@@ -1,7 +1,7 @@
 """Writing the ledgers: the activity ledger, the three services exports and the appeals ledger.
 
-Each writer puts the mess of its files in (see the package docstring of :mod:`generate`) and adds
-what a correct cleaner should count to the :class:`~qyzj_analytics.sample.exports.Tally`.
+Each writer puts the mess of its files in (listed in :mod:`qyzj_analytics.sample.generate`) and
+adds what a correct cleaner should count to the :class:`~qyzj_analytics.sample.exports.Tally`.
 """
 
 from __future__ import annotations
