@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BIN, compare, verdict
 
-from qyzj_analytics.sample.generate import write_services_csv
+from qyzj_analytics.sample.bulk import write_services_csv
 
 TARGET = 2.0
 

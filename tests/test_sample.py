@@ -20,16 +20,10 @@ from qyzj_analytics.errors import ParseError
 from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
 from qyzj_analytics.ingest.parse import is_valid_credit_code, normalize_credit_code, parse_date
 from qyzj_analytics.ingest.read import RawExports, read_raw_dir
-from qyzj_analytics.sample.generate import (
-    ACTIVITY_HEADER,
-    EXPORTED_AT,
-    KPI_IDS,
-    SERVICE_HEADER,
-    TABLES,
-    SampleTruth,
-    write_sample,
-    write_services_csv,
-)
+from qyzj_analytics.sample.bulk import write_services_csv
+from qyzj_analytics.sample.exports import ACTIVITY_HEADER, EXPORTED_AT, SERVICE_HEADER, TABLES
+from qyzj_analytics.sample.generate import write_sample
+from qyzj_analytics.sample.truth import KPI_IDS, SampleTruth
 
 CLOSED = ["已办结", "办结", "已完成", "已解决"]
 

@@ -1,0 +1,119 @@
+"""The cleaning benchmark's large services export (a million rows in a few seconds)."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from qyzj_analytics.contract.model import load_contract
+from qyzj_analytics.sample.exports import SERVICE_HEADER, excel_serial
+from qyzj_analytics.sample.identities import (
+    draw_credit_codes,
+    draw_enterprise_names,
+    draw_people,
+)
+from qyzj_analytics.sample.records import SERVICE_REMARKS, SERVICE_TYPES
+
+
+def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
+    """A large services export (UTF-8 with BOM) for the cleaning benchmark.
+
+    A title row, the header, ``rows`` data rows (mixed date formats, about 1 % exact duplicate
+    rows, a few unreadable dates, codes and names from a pool) and a 合计 row with every comma.
+    A million rows take a few seconds: every column is built with numpy and pyarrow.
+    """
+    rng = np.random.default_rng(seed)
+    n_ent = int(min(20_000, max(50, rows // 40)))
+    codes = draw_credit_codes(rng, n_ent)
+    names = draw_enterprise_names(rng, n_ent, codes)
+    people, phones, ids = draw_people(rng, n_ent)
+    above = np.where(rng.random(n_ent) < 0.25, "是", "否")
+
+    contract = load_contract()  # the services fall in its period
+    start, end = contract.period_start, contract.period_end
+    days = np.array([start + dt.timedelta(days=i) for i in range((end - start).days + 1)])
+    formats: list[list[str]] = []
+    for day in days:
+        formats.append(
+            [
+                day.isoformat(),
+                f"{day.year}/{day.month}/{day.day}",
+                f"{day.year}年{day.month}月{day.day}日",
+                f"{day.isoformat()} 09:30",
+                str(excel_serial(day)),
+            ]
+        )
+    n_fmt = len(formats[0])
+    unreadable = ["待定", "3月5日", f"{start.year}-02-30"]
+    date_dict = pa.array([f for row in formats for f in row] + unreadable)
+    fmt_p = np.array([0.35, 0.35, 0.1, 0.1, 0.1])
+
+    n_dup = rows // 100
+    n_unique = rows - n_dup
+    space = n_ent * len(days) * len(SERVICE_TYPES)
+    keys = rng.choice(space, size=min(n_unique, space), replace=False)
+    if len(keys) < n_unique:  # tiny pools: allow repeats
+        keys = np.concatenate([keys, rng.integers(0, space, size=n_unique - len(keys))])
+    ent, rest = np.divmod(keys, len(days) * len(SERVICE_TYPES))
+    day, kind = np.divmod(rest, len(SERVICE_TYPES))
+    order = np.argsort(day, kind="stable")  # exports list services by date
+    ent, day, kind = ent[order], day[order], kind[order]
+    src = np.empty(rows, dtype=np.int64)  # row -> the unique row it shows
+    is_dup = np.zeros(rows, dtype=bool)
+    if n_dup:
+        is_dup[rng.choice(np.arange(1, rows), size=n_dup, replace=False)] = True
+    src[~is_dup] = np.arange(n_unique)
+    # a duplicate repeats a nearby earlier row (re-exported or entered twice)
+    base = np.cumsum(~is_dup) - 1
+    back = rng.integers(0, 30, size=n_dup)
+    src[is_dup] = np.maximum(base[is_dup] - back, 0)
+    ent, day, kind = ent[src], day[src], kind[src]
+    date_idx = day * n_fmt + rng.choice(n_fmt, size=rows, p=fmt_p)
+    bad_rows = rng.choice(
+        np.flatnonzero(~is_dup), size=min(rows, 3 + rows // 200_000), replace=False
+    )
+    date_idx[bad_rows] = len(formats) * n_fmt + np.arange(len(bad_rows)) % len(unreadable)
+    remarks = pa.array(list(SERVICE_REMARKS))
+
+    def take(values: Any, idx: np.ndarray) -> pa.Array:
+        return pc.take(pa.array(values), pa.array(idx))
+
+    table = pa.table(
+        {
+            "序号": pa.array(np.arange(1, rows + 1)),
+            "企业名称": take(names.tolist(), ent),
+            "统一社会信用代码": take(codes.tolist(), ent),
+            "服务日期": pc.take(date_dict, pa.array(date_idx)),
+            "服务类型": take(list(SERVICE_TYPES), kind),
+            "是否规上": take(above.tolist(), ent),
+            "联系人": take(people.tolist(), ent),
+            "联系电话": take(phones.tolist(), ent),
+            "身份证号": take(ids.tolist(), ent),
+            "备注": pc.take(remarks, pa.array(rng.integers(0, len(remarks), size=rows))),
+        }
+    )
+    width = len(SERVICE_HEADER)
+    head = (
+        f"乐清市企业之家企业服务记录（{start.year}年全量导出）"
+        + "," * (width - 1)
+        + "\n"
+        + ",".join(SERVICE_HEADER)
+        + "\n"
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write(codecs.BOM_UTF8 + head.encode("utf-8"))
+        pacsv.write_csv(
+            table,
+            fh,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
+        )
+        fh.write(("合计," + f"{rows}家次" + "," * (width - 2) + "\n").encode("utf-8"))
