@@ -19,7 +19,8 @@ from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import ParseError
 from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
 from qyzj_analytics.ingest.parse import is_valid_credit_code, normalize_credit_code, parse_date
-from qyzj_analytics.ingest.read import RawExports, read_raw_dir
+from qyzj_analytics.ingest.raw import RawExports
+from qyzj_analytics.ingest.read import read_raw_dir
 from qyzj_analytics.sample.generate import (
     ACTIVITY_HEADER,
     EXPORTED_AT,

@@ -39,8 +39,9 @@ from qyzj_analytics.ingest.parse import (
     parse_distinct,
     parse_yes_no,
 )
-from qyzj_analytics.ingest.read import RawExports, RawFile, RawTable, worker_pool
+from qyzj_analytics.ingest.raw import RawExports, RawFile, RawTable
 from qyzj_analytics.ingest.schemas import LINEAGE, TABLES, TableSpec
+from qyzj_analytics.ingest.workers import worker_pool
 
 ISSUE_COLUMNS = ["table", *LINEAGE, "column", "value", "reason"]
 DUPLICATE_COLUMNS = ["table", *LINEAGE, "kept_file", "kept_sheet", "kept_row"]
