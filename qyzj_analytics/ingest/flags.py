@@ -1,8 +1,8 @@
 """Blank and summary rows of arrow string columns, by the rules of :func:`is_empty` and
 :func:`~qyzj_analytics.ingest.headers.is_summary_cell`, mostly in arrow kernels.
 
-Used by the fast CSV path (:mod:`qyzj_analytics.ingest.delimited`), whose columns pyarrow reads
-as strings; the grid path checks its cells one by one with the same rules.
+Used by the fast CSV path (:mod:`~qyzj_analytics.ingest.delimited`), whose columns pyarrow
+reads as strings; the grid path checks its cells one by one with the same rules.
 """
 
 from __future__ import annotations

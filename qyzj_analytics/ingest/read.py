@@ -36,7 +36,7 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     """Read every export in ``raw_dir`` (recursively, in name order).
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
-    ``facts.yaml`` is remembered for :mod:`~qyzj_analytics.ingest.facts`. File-level problems are collected, not raised.
+    ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
     Files are only read, never written; the SHA-256 of each is computed on a second thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
     """
