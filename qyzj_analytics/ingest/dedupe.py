@@ -82,7 +82,7 @@ def _combine(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _enterprise_codes(frame: pd.DataFrame) -> np.ndarray:
-    """Services: the credit code where there is one, else the normalised enterprise name."""
+    """The credit code where there is one, else the normalised enterprise name."""
     code_codes, code_uniques = factorize_values(frame["credit_code"])
     name_codes, name_uniques = factorize_values(frame["enterprise"])
     code_uniques, name_uniques = list(code_uniques), list(name_uniques)
@@ -98,29 +98,24 @@ def _enterprise_codes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def dedupe_keys(frame: pd.DataFrame, spec: TableSpec) -> list[np.ndarray]:
-    """Integer codes of the columns that identify a duplicate (DESIGN "Duplicates").
+    """Integer codes of the columns that identify a duplicate: ``spec.dedupe_on`` (DESIGN
+    "Duplicates").
 
     Text is compared after :func:`key_text` (NFKC, no zero-width characters, quotes or spaces,
-    case-folded); tables the design gives no rule for compare all canonical columns.
+    case-folded), other columns (dates) as they are. In a table with a credit code,
+    ``"enterprise"`` stands for the credit code where there is one, else the enterprise name.
+    A table without ``dedupe_on`` compares all its canonical columns as they are.
     """
-    table = spec.name
-    if table == "activities":
-        return [_codes(frame["title"], key_text), _codes(frame["date"])]
-    if table == "services":
-        return [
-            _enterprise_codes(frame),
-            _codes(frame["date"]),
-            _codes(frame["service_type"], key_text),
-        ]
-    if table == "appeals":
-        return [_codes(frame["appeal_id"], key_text)]
-    if table == "publications":
-        return [
-            _codes(frame["title"], key_text),
-            _codes(frame["date"]),
-            _codes(frame["channel"], key_text),
-        ]
-    return [_codes(frame[c.name]) for c in spec.columns]
+    if not spec.dedupe_on:
+        return [_codes(frame[c.name]) for c in spec.columns]
+    return [_key_codes(frame, spec, name) for name in spec.dedupe_on]
+
+
+def _key_codes(frame: pd.DataFrame, spec: TableSpec, name: str) -> np.ndarray:
+    """The codes of one ``dedupe_on`` column (see :func:`dedupe_keys`)."""
+    if name == "enterprise" and any(c.name == "credit_code" for c in spec.columns):
+        return _enterprise_codes(frame)
+    return _codes(frame[name], key_text if spec.column(name).kind == "text" else None)
 
 
 def dedupe_table(
