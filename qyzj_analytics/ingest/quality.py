@@ -7,6 +7,7 @@ conservation counts per table (DESIGN ``quality``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,11 @@ QUALITY_COLUMNS = [
 
 
 def list_issues(
-    raw: RawTable, rows: np.ndarray, column: Iterable[str], value: Iterable, reason: Iterable
+    raw: RawTable,
+    rows: np.ndarray,
+    column: Iterable[str],
+    value: Iterable[Any],
+    reason: Iterable[str],
 ) -> pd.DataFrame:
     """Rejected rows or warnings of ``raw``: lineage of ``rows``, column, value, why."""
     return pd.DataFrame(

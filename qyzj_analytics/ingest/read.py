@@ -37,7 +37,7 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
     ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
-    Files are only read, never written; the SHA-256 of each is computed on a second thread once
+    Files are only read, never written; the SHA-256 of each is computed on a worker thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
     """
     tables: list[RawTable] = []

@@ -1,8 +1,8 @@
-"""The background threads of reading and cleaning, each started on first use (never at import).
+"""The one pool of background threads shared by reading and cleaning, started on first use.
 
-:func:`worker_pool` runs arrow work that releases the GIL (dictionary-encoding CSV columns,
-writing parquet); :func:`hash_later` hashes a raw file's bytes on a thread of its own, so a
-hash never waits behind (or holds up) arrow work.
+Nothing is started at import: :func:`worker_pool` creates the pool the first time work is
+handed to it (dictionary-encoding CSV columns, hashing raw files, writing parquet: all release
+the GIL).
 """
 
 from __future__ import annotations
@@ -13,24 +13,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from qyzj_analytics.ingest.raw import Data
 
 _WORKERS: ThreadPoolExecutor | None = None
-_HASHER: ThreadPoolExecutor | None = None
 
 
 def worker_pool() -> ThreadPoolExecutor:
-    """Two threads for arrow work that releases the GIL (dictionary-encoding CSV columns,
-    writing parquet); shared by reading and cleaning."""
+    """Two threads for work that releases the GIL (dictionary-encoding CSV columns, hashing raw
+    files, writing parquet); shared by reading and cleaning, created on first use."""
     global _WORKERS
     if _WORKERS is None:
-        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-arrow")
+        _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qyzj-worker")
     return _WORKERS
 
 
 def hash_later(data: Data) -> Future[str]:
-    """SHA-256 of ``data`` computed on a background thread (hashlib releases the GIL).
+    """SHA-256 (hex) of ``data`` computed on the worker pool (hashlib releases the GIL).
 
     Parsing and cleaning go on meanwhile; :attr:`RawFile.sha256` waits for the result.
     """
-    global _HASHER
-    if _HASHER is None:
-        _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qyzj-sha256")
-    return _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
+    return worker_pool().submit(lambda: hashlib.sha256(data).hexdigest())
