@@ -122,8 +122,8 @@ def _contract(args: argparse.Namespace):
 
 def run_clean(args: argparse.Namespace) -> int:
     """``qyzj clean``: processed parquet, rejected rows, duplicates, quality and manifest."""
-    from qyzj_analytics.ingest.clean import write_processed
     from qyzj_analytics.ingest.pipeline import prepare
+    from qyzj_analytics.ingest.store import write_processed
 
     prepared = prepare(args.raw, _contract(args))
     written = write_processed(prepared.clean, args.out)

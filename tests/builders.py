@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 
 from qyzj_analytics.contract.model import Contract, load_contract
-from qyzj_analytics.ingest.clean import empty_table
 from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.ingest.processed import empty_table
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.kpi import KpiContext
 

@@ -15,8 +15,8 @@ from qyzj_analytics.forecast.backtest import (
     run_backtest,
     simulate_tables,
 )
-from qyzj_analytics.ingest.clean import empty_table
 from qyzj_analytics.ingest.facts import Facts
+from qyzj_analytics.ingest.processed import empty_table
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 
 

@@ -13,15 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ACTIVITY_HEADER, TITLE, activity_rows, write_csv, write_xlsx
 
-from qyzj_analytics.ingest.clean import (
-    CleanResult,
-    clean_exports,
-    clean_raw_table,
-    dedupe_table,
-    summarize_quality,
-    write_processed,
-)
+from qyzj_analytics.ingest.clean import clean_exports, clean_raw_table
+from qyzj_analytics.ingest.dedupe import dedupe_table
+from qyzj_analytics.ingest.processed import CleanResult
+from qyzj_analytics.ingest.quality import summarize_quality
 from qyzj_analytics.ingest.read import read_raw_dir
+from qyzj_analytics.ingest.store import write_processed
 
 SERVICE_HEADER = ["序号", "企业名称", "统一社会信用代码", "服务日期", "服务类型", "是否规上"]
 APPEAL_HEADER = ["诉求编号", "企业名称", "提交时间", "办理状态", "办结时间"]

@@ -23,9 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest import delimited
 from qyzj_analytics.ingest import read as qio
+from qyzj_analytics.ingest.arrow import encode_categorical
+from qyzj_analytics.ingest.flags import mark_nonempty
+from qyzj_analytics.ingest.headers import find_header
 from qyzj_analytics.ingest.parse import BLANK_CHARS, is_empty
-from qyzj_analytics.ingest.read import RawExports, RawTable, find_header, read_raw_dir
+from qyzj_analytics.ingest.raw import RawExports, RawTable
+from qyzj_analytics.ingest.read import read_raw_dir
 
 
 def read_ok(raw_dir: Path) -> RawExports:
@@ -170,7 +175,7 @@ def _fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> RawTable:
         raise pa.ArrowInvalid("forced")
 
-    monkeypatch.setattr(qio, "_read_csv_fast", refuse)
+    monkeypatch.setattr(delimited, "_read_csv_fast", refuse)
 
 
 def _snapshot(table: RawTable) -> dict[str, Any]:
@@ -466,7 +471,7 @@ def test_fast_nonempty_check_agrees_with_is_empty(cells: list[str], cut: int, la
     sliced = array.slice(min(cut, len(cells)))  # a non-zero array offset
     chunked = pa.chunked_array([sliced, array], type=array.type)
     expected = [not is_empty(c) for c in cells]
-    assert qio._nonempty(chunked).tolist() == expected[min(cut, len(cells)) :] + expected
+    assert mark_nonempty(chunked).tolist() == expected[min(cut, len(cells)) :] + expected
 
 
 def test_long_csv_read_in_many_blocks_reads_the_same_as_the_fallback(
@@ -504,7 +509,7 @@ def test_long_csv_read_in_many_blocks_reads_the_same_as_the_fallback(
 @pytest.mark.parametrize("chunks", [[], [[]], [["a", "b"], [], ["b", "c", "a"]], [["x"] * 3]])
 def test_categorical_of_a_chunked_string_column(chunks: list[list[str]]) -> None:
     column = pa.chunked_array(chunks, pa.string())
-    got = qio._categorical(column)
+    got = encode_categorical(column)
     assert isinstance(got, pd.Categorical)
     assert list(got.astype(object)) == column.to_pylist()
     assert list(got.categories) == list(dict.fromkeys(column.to_pylist()))

@@ -17,9 +17,12 @@ import pytest
 
 from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import ParseError
-from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
+from qyzj_analytics.ingest.clean import clean_exports
 from qyzj_analytics.ingest.parse import is_valid_credit_code, normalize_credit_code, parse_date
-from qyzj_analytics.ingest.read import RawExports, read_raw_dir
+from qyzj_analytics.ingest.processed import CleanResult
+from qyzj_analytics.ingest.quality import summarize_quality
+from qyzj_analytics.ingest.raw import RawExports
+from qyzj_analytics.ingest.read import read_raw_dir
 from qyzj_analytics.sample.bulk import write_services_csv
 from qyzj_analytics.sample.exports import ACTIVITY_HEADER, EXPORTED_AT, SERVICE_HEADER, TABLES
 from qyzj_analytics.sample.generate import write_sample

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.ingest.read import find_header
+from qyzj_analytics.ingest.headers import find_header
 from qyzj_analytics.ingest.schemas import TABLES, recognize_header
 
 HEADERS = {

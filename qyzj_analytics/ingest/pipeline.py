@@ -7,8 +7,10 @@ from pathlib import Path
 
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.ingest.clean import CleanResult, clean_exports, summarize_quality
+from qyzj_analytics.ingest.clean import clean_exports
 from qyzj_analytics.ingest.facts import Facts, load_facts
+from qyzj_analytics.ingest.processed import CleanResult
+from qyzj_analytics.ingest.quality import summarize_quality
 from qyzj_analytics.ingest.read import read_raw_dir
 
 

@@ -34,7 +34,8 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     one_of: tuple[str, ...] = ()  # at least one of these columns is required
     # Columns that identify a duplicate (text compared as key text); empty means "all canonical
-    # columns". For services, "enterprise" stands for the credit code, else the enterprise name.
+    # columns, as they are". In a table with a credit_code column (services), "enterprise" stands
+    # for the credit code, else the enterprise name.
     dedupe_on: tuple[str, ...] = ()
     dated_by: str | None = None  # the column that dates a row (KPI counting, data freshness)
 

@@ -1,0 +1,261 @@
+"""Reading CSV exports: encoding, delimiter and header from the head, the body with pyarrow.
+
+Encodings: UTF-8 (with or without BOM), GBK/GB18030, UTF-16 (BOM). The header is found by the
+csv module in the first 15 records; pyarrow reads the body when it can do so record for record,
+else the csv module reads the whole file, with the same result.
+(Named ``delimited`` so it never shadows the standard library's ``csv``.)
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterator
+from concurrent.futures import wait
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.arrow import encode_categorical
+from qyzj_analytics.ingest.flags import flag_rows
+from qyzj_analytics.ingest.headers import HEADER_SEARCH_ROWS, find_header, map_headers, read_grid
+from qyzj_analytics.ingest.raw import Data, RawTable
+from qyzj_analytics.ingest.schemas import HeaderMatch
+from qyzj_analytics.ingest.workers import worker_pool
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_HEAD_BYTES = 1 << 20  # the header is looked for in the first 15 records of the first MiB
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _bom(data: Data) -> tuple[int, str | None]:
+    """Length of the byte-order mark at the start of ``data`` and the encoding it names."""
+    start = bytes(data[:4])
+    for bom, encoding in _BOMS:
+        if start.startswith(bom):
+            return len(bom), encoding
+    return 0, None
+
+
+def decode_csv(data: Data, name: str) -> tuple[str, str]:
+    """Text and encoding of CSV bytes: UTF-8 (with or without BOM), GBK/GB18030 or UTF-16 (BOM).
+
+    Raises:
+        DataError: none of these encodings reads the bytes.
+    """
+    skip, encoding = _bom(data)
+    for candidate in (encoding,) if encoding else ("utf-8", "gb18030"):
+        try:
+            return str(memoryview(data)[skip:], candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    raise DataError(
+        "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030、UTF-16）", Location(name)
+    )
+
+
+def _is_blank(data: Data, skip: int) -> bool:
+    """Nothing but whitespace after the byte-order mark (scans no further than needed)."""
+    if re.search(rb"\S", data[skip : skip + _HEAD_BYTES]):
+        return False
+    return not data[skip + _HEAD_BYTES :].strip()
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Physical lines of ``text`` with their endings (\\n, \\r\\n or \\r, as the csv module)."""
+    return (m.group() for m in _LINE_RE.finditer(text))
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = "".join(itertools.islice(_lines(text), HEADER_SEARCH_ROWS))
+    counts = {d: head.count(d) for d in (",", "\t", ";")}
+    return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
+
+
+def _head_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first 15 CSV records of ``text`` and, for each, how many characters reach its end."""
+    used = 0
+
+    def counting() -> Iterator[str]:
+        nonlocal used
+        for line in _lines(text):
+            used += len(line)
+            yield line
+
+    records: list[list[str]] = []
+    ends: list[int] = []
+    for record in csv.reader(counting(), delimiter=delimiter):
+        records.append(record)
+        ends.append(used)
+        if len(records) == HEADER_SEARCH_ROWS:
+            break
+    return records, ends
+
+
+def read_csv_export(data: Data, name: str) -> RawTable:
+    """The table of one CSV export: the csv module finds the header, pyarrow reads the body.
+
+    Row numbers are those Excel shows (one per CSV record, blank lines included). A body pyarrow
+    cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells,
+    bytes that are not UTF-8 after a UTF-8 head) is read whole by the csv module instead, with
+    the same result.
+
+    Raises:
+        DataError: empty file, unknown encoding or unrecognised header.
+    """
+    where = Location(name)
+    skip, encoding = _bom(data)
+    if _is_blank(data, skip):
+        raise DataError("文件为空（没有任何内容）", where)
+    text: str | None = None  # the whole file, decoded, when it had to be
+    head_text = ""
+    if encoding in (None, "utf-8"):  # decode the first MiB only, whole lines
+        head = data[skip : skip + _HEAD_BYTES]
+        if len(data) > skip + _HEAD_BYTES:  # (0x0A is never part of a UTF-8/GBK character)
+            head = head[: head.rfind(b"\n") + 1] or head
+        for candidate in ("utf-8",) if encoding else ("utf-8", "gb18030"):
+            try:
+                head_text, encoding = head.decode(candidate), candidate
+                break
+            except UnicodeDecodeError:
+                encoding = None
+    if encoding not in ("utf-8", "gb18030"):
+        text, encoding = decode_csv(data, name)
+        head_text = text
+    delimiter = _sniff_delimiter(head_text)
+    try:
+        records, ends = _head_records(head_text, delimiter)
+    except csv.Error:  # e.g. a quote left open at the end of the first MiB
+        records, ends = [], []
+    if records:
+        h, match = find_header(records, where)
+        body = _utf8_body(data, skip, head_text[: ends[h]], encoding, text)
+        try:
+            if body is not None:
+                return _read_csv_fast(body[0], body[1], delimiter, records[h], h, match, name)
+        except pa.ArrowException:
+            pass  # the csv module reads what pyarrow cannot
+    if text is None:
+        text = decode_csv(data, name)[0]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's limit
+        raise DataError(f"CSV 格式错误，无法读取: {exc}", where) from None
+    return read_grid(rows, where)
+
+
+def _utf8_body(
+    data: Data, skip: int, head: str, encoding: str, text: str | None
+) -> tuple[Data, int] | None:
+    """The bytes below the header as UTF-8, and where they start; None if they cannot be had.
+
+    UTF-8 files are used as they are (no copy); GBK/GB18030 bodies are transcoded from the byte
+    after the header; other encodings from the decoded ``text``.
+    """
+    if encoding == "utf-8":
+        return data, skip + len(head.encode("utf-8"))
+    if text is not None:
+        return text[len(head) :].encode("utf-8"), 0
+    head_bytes = head.encode(encoding)
+    start = skip + len(head_bytes)
+    if bytes(data[skip:start]) != head_bytes:  # not a byte-exact round trip: play safe
+        return None
+    try:
+        return str(memoryview(data)[start:], encoding).encode("utf-8"), 0
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_csv_fast(
+    data: Data,
+    start: int,
+    delimiter: str,
+    header: list[str],
+    h: int,
+    match: HeaderMatch,
+    name: str,
+) -> RawTable:
+    """Read the UTF-8 rows in ``data[start:]`` with pyarrow, one row per CSV record.
+
+    A blank line becomes a row of empty cells, as in the csv module.
+
+    Raises:
+        pyarrow.ArrowInvalid: ragged rows (including lines of only spaces), invalid UTF-8, or
+            line breaks inside quoted cells (rows would not be records).
+    """
+    width = len(header)
+    names = [f"c{i}" for i in range(width)]
+    quoted = data.find(b'"', start) >= 0
+
+    def read(columns: list[int]) -> pa.Table:
+        return pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(data)[start:]),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                include_columns=[names[i] for i in columns],
+            ),
+        )
+
+    # first the canonical columns and the first one, which decides blank and summary rows ...
+    table = read(sorted({0, *match.columns.values()}))
+    n = table.num_rows
+    if quoted and n != _count_lines(data, start):
+        raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
+    # the canonical columns are dictionary-encoded on worker threads (arrow releases the GIL)
+    # while the row flags are worked out here
+    encoded = {
+        col: worker_pool().submit(encode_categorical, table.column(names[pos]))
+        for col, pos in match.columns.items()
+    }
+    try:
+        every = table if table.num_columns == width else None
+        blank, summary = flag_rows([table.column(names[0])], n)
+        if blank.any():  # ... and all columns when a first cell is empty
+            if every is None:
+                every = read(list(range(width)))
+            blank, summary = flag_rows([every.column(name) for name in names], n)
+    finally:
+        wait(encoded.values())
+    frame = pd.DataFrame(
+        {col: future.result() for col, future in encoded.items()}, index=pd.RangeIndex(n)
+    )
+    return RawTable(
+        file=name,
+        sheet=None,
+        table=match.table,
+        header_row=h + 1,
+        headers=header,
+        frame=frame,
+        source_row=np.arange(h + 2, n + h + 2),
+        blank=blank,
+        summary=summary,
+        header_of=map_headers(header, match),
+    )
+
+
+def _count_lines(data: Data, start: int) -> int:
+    """Physical lines in ``data[start:]``, ended by \\n, \\r\\n or a lone \\r."""
+    if isinstance(data, bytes):
+        lf, cr, crlf = (data.count(end, start) for end in (b"\n", b"\r", b"\r\n"))
+    else:
+        raw = np.frombuffer(data, np.uint8)[start:]
+        lf, cr = int(np.count_nonzero(raw == 10)), int(np.count_nonzero(raw == 13))
+        crlf = int(np.count_nonzero((raw[:-1] == 13) & (raw[1:] == 10)))
+    ends = lf + cr - crlf
+    unterminated = len(data) > start and data[-1:] not in (b"\n", b"\r")
+    return ends + int(unterminated)

@@ -1,0 +1,75 @@
+"""Row accounting: the columns of rejected rows, warnings and duplicates, and the per-table counts.
+
+Every reported row carries its lineage (file, sheet, row); :func:`summarize_quality` gives the
+conservation counts per table (DESIGN ``quality``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qyzj_analytics.ingest.parse import is_empty
+from qyzj_analytics.ingest.processed import CleanResult
+from qyzj_analytics.ingest.raw import RawTable
+from qyzj_analytics.ingest.schemas import LINEAGE, TABLES
+
+ISSUE_COLUMNS = ["table", *LINEAGE, "column", "value", "reason"]
+DUPLICATE_COLUMNS = ["table", *LINEAGE, "kept_file", "kept_sheet", "kept_row"]
+QUALITY_COLUMNS = [
+    "rows_read",
+    "rows_kept",
+    "rows_rejected",
+    "duplicates",
+    "summary_rows",
+    "blank_rows",
+]
+
+
+def list_issues(
+    raw: RawTable,
+    rows: np.ndarray,
+    column: Iterable[str],
+    value: Iterable[Any],
+    reason: Iterable[str],
+) -> pd.DataFrame:
+    """Rejected rows or warnings of ``raw``: lineage of ``rows``, column, value, why."""
+    return pd.DataFrame(
+        {
+            "table": raw.table,
+            "source_file": raw.file,
+            "source_sheet": raw.sheet,
+            "source_row": raw.source_row[rows],
+            "column": list(column),
+            "value": ["" if is_empty(v) else str(v) for v in value],
+            "reason": list(reason),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def empty_issues() -> pd.DataFrame:
+    """No issue rows, with the columns and dtypes of :func:`list_issues`."""
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="int64" if c == "source_row" else "str") for c in ISSUE_COLUMNS}
+    )
+
+
+def concat_issues(parts: list[pd.DataFrame], columns: list[str] = ISSUE_COLUMNS) -> pd.DataFrame:
+    """The non-empty ``parts`` one below the other; no rows (but ``columns``) if none."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_issues() if columns == ISSUE_COLUMNS else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
+
+
+def summarize_quality(result: CleanResult) -> dict[str, dict[str, int]]:
+    """Per table: rows read, kept, rejected, duplicates, summary and blank rows (all tables)."""
+    by_table = result.files.groupby("table")[QUALITY_COLUMNS].sum()
+    return {
+        t: {c: int(by_table.loc[t, c]) if t in by_table.index else 0 for c in QUALITY_COLUMNS}
+        for t in TABLES
+    }
