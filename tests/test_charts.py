@@ -1,5 +1,5 @@
 """Every chart draws on small data, exports a ≥ 800 px PNG at ≥ 200 dpi plus an SVG, and draws
-Chinese text without a missing-glyph warning (qyzj_analytics.reporting.charts.charts / fonts)."""
+Chinese text without a missing-glyph warning (qyzj_analytics.reporting.charts)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from builders import CONTRACT, activity, context
 from matplotlib.figure import Figure
 from PIL import Image
 
-from qyzj_analytics.reporting import metrics
-from qyzj_analytics.reporting.charts import charts, fonts
+from qyzj_analytics.reporting import charts, metrics
+from qyzj_analytics.reporting.charts import fonts
 from qyzj_analytics.scoring.assessment import assess
 
 AS_OF = dt.date(2025, 3, 31)
