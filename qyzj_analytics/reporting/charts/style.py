@@ -7,19 +7,12 @@ picks its renderer by file format). The CJK font is set up on the first figure, 
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from qyzj_analytics.reporting.charts.fonts import setup_fonts
-
-_IN_NOTEBOOK = "ipykernel" in sys.modules
-if not _IN_NOTEBOOK and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-    mpl.use("Agg")  # scripts, the CLI and tests: render off-screen
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
