@@ -195,11 +195,13 @@ def plot_parks_covered(parks: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_livestreams(frame: pd.DataFrame) -> Figure:
+def plot_livestreams(frame: pd.DataFrame, minimum: int | None = None) -> Figure:
     """Bars: online activities per month, coloured by whether the month met the monthly minimum.
 
     Args:
         frame: :func:`qyzj_analytics.metrics.livestreams_by_month`.
+        minimum: the contract's monthly minimum (dashed line); by default the frame's
+            ``最低要求`` column. With neither (no month yet), no line is drawn.
     """
     fig = make_figure(4.0)
     ax = fig.add_subplot()
@@ -207,19 +209,21 @@ def plot_livestreams(frame: pd.DataFrame) -> Figure:
     counts = frame["线上场次"].to_numpy(float)
     colors = [LIVESTREAM_COLORS[s] for s in frame["状态"]]
     ax.bar(x, counts, color=colors, width=0.65)
-    minimum = int(frame["最低要求"].iloc[0]) if len(frame) else 6
-    ax.axhline(minimum, color="black", linestyle="--", linewidth=1.2)
-    ax.text(
-        1.0,
-        minimum,
-        f" 每月至少 {minimum} 场",
-        transform=ax.get_yaxis_transform(),
-        va="center",
-        fontsize=9,
-    )
+    if minimum is None and len(frame):
+        minimum = int(frame["最低要求"].iloc[0])
+    if minimum is not None:
+        ax.axhline(minimum, color="black", linestyle="--", linewidth=1.2)
+        ax.text(
+            1.0,
+            minimum,
+            f" 每月至少 {minimum} 场",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=9,
+        )
     label_bar_tops(ax, x, counts)
     ax.set_xticks(x, format_months(frame.index))
-    ax.set_ylim(0, max(counts.max() if len(counts) else 0, minimum) * 1.25)
+    ax.set_ylim(0, max(counts.max() if len(counts) else 0, minimum or 0, 1) * 1.25)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("线上活动场次（含线上+线下）")
     clean_axes(ax)

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from qyzj_analytics.forecast.settings import quantiles
+from qyzj_analytics.forecast.settings import QUANTILES, quantiles
 from qyzj_analytics.formats import format_share
 from qyzj_analytics.reporting.charts.style import (
     ACTUAL_COLOR,
@@ -25,6 +25,8 @@ def plot_score_distribution(
     scores: Sequence[float] | np.ndarray | pd.Series,
     grades: pd.DataFrame,
     current: float | None = None,
+    *,
+    max_score: float,
 ) -> Figure:
     """Histogram of the simulated year-end base score, with the grade thresholds.
 
@@ -32,6 +34,8 @@ def plot_score_distribution(
         scores: one base score per simulated year.
         grades: columns ``id``, ``档次`` and ``最低分`` (the forecast's grade table).
         current: today's base score (marked), optional.
+        max_score: the highest base score (the sum of the contract's KPI weights); the score
+            axis ends half a point beyond it.
     """
     values = np.asarray(scores, dtype=float)
     fig = make_figure(4.4)
@@ -41,7 +45,7 @@ def plot_score_distribution(
         key=lambda g: g[2],
     )
     low = min(np.floor(values.min()) - 2, min(g[2] for g in ordered if g[2] > 0) - 5)
-    high = 100.5
+    high = round(float(max_score), 6) + 0.5  # weights summed as floats: noise rounded away
     bins = np.arange(np.floor(low), high + 0.5, 0.5)
     edges = [g[2] for g in ordered] + [float("inf")]
     for (gid, gname, lo), hi in zip(ordered, edges[1:], strict=True):
@@ -76,7 +80,7 @@ def plot_score_distribution(
     else:
         title = (
             f"年终基础分分布（{len(values):,} 次模拟）：中位数 {p50:.1f}，"
-            f"80% 的模拟在 {p10:.1f}–{p90:.1f} 之间"
+            f"{QUANTILES[-1] - QUANTILES[0]:.0%} 的模拟在 {p10:.1f}–{p90:.1f} 之间"
         )
     ax.set_title(
         title,

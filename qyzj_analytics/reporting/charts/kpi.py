@@ -71,7 +71,9 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     ax.set_xlim(0, ATTAINMENT_CAP + 0.5)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xticks(np.arange(0, ATTAINMENT_CAP + 0.01, 0.25))
-    ax.set_xlabel("年度目标完成率（超过 150% 的截断显示；右侧为 完成率（实际 / 目标））")
+    ax.set_xlabel(
+        f"年度目标完成率（超过 {ATTAINMENT_CAP:.0%} 的截断显示；右侧为 完成率（实际 / 目标））"
+    )
     clean_axes(ax, "x")
     handles = [Patch(color=STATUS_COLORS[s], label=STATUS_ZH[s]) for s in STATUS_COLORS]
     handles.append(
