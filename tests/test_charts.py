@@ -1,10 +1,13 @@
 """Every chart draws on small data, exports a ≥ 800 px PNG at ≥ 200 dpi plus an SVG, and draws
-Chinese text without a missing-glyph warning (qyzj_analytics.reporting.charts.charts / fonts)."""
+Chinese text without a missing-glyph warning (qyzj_analytics.reporting.charts)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +20,12 @@ from builders import CONTRACT, activity, context
 from matplotlib.figure import Figure
 from PIL import Image
 
-from qyzj_analytics.reporting import metrics
-from qyzj_analytics.reporting.charts import charts, fonts
+from qyzj_analytics.reporting import charts, metrics
+from qyzj_analytics.reporting.charts import fonts
 from qyzj_analytics.scoring.assessment import assess
 
 AS_OF = dt.date(2025, 3, 31)
+MAX_SCORE = float(sum(k.weight for k in CONTRACT.kpis))
 GLYPH_WORDS = ("Glyph", "missing from font")
 
 
@@ -89,8 +93,12 @@ CHARTS: dict[str, Callable[[dict], Figure]] = {
     "burnup": _one_burnup,
     "burnup_grid": lambda s: charts.plot_burnup_grid(s["burnups"], s["table"], AS_OF, s["bands"]),
     "burnup_grid_no_forecast": lambda s: charts.plot_burnup_grid(s["burnups"], s["table"]),
-    "score_distribution": lambda s: charts.plot_score_distribution(s["scores"], s["grades"], 71.5),
-    "score_certain": lambda s: charts.plot_score_distribution(np.full(50, 88.1), s["grades"]),
+    "score_distribution": lambda s: charts.plot_score_distribution(
+        s["scores"], s["grades"], 71.5, max_score=MAX_SCORE
+    ),
+    "score_certain": lambda s: charts.plot_score_distribution(
+        np.full(50, 88.1), s["grades"], max_score=MAX_SCORE
+    ),
     "grade_probabilities": lambda s: charts.plot_grade_probabilities(s["grades"]),
     "payment_schedule": lambda s: charts.plot_payment_schedule(s["schedule"], 168333.0),
     "activities_by_category": lambda s: charts.plot_activities_by_category(
@@ -108,6 +116,10 @@ CHARTS: dict[str, Callable[[dict], Figure]] = {
         metrics.parks_covered(context(AS_OF))
     ),
     "livestreams": lambda s: charts.plot_livestreams(metrics.livestreams_by_month(s["ctx"])),
+    "livestreams_before_start": lambda s: charts.plot_livestreams(
+        metrics.livestreams_by_month(context(CONTRACT.period_start - dt.timedelta(days=1))),
+        CONTRACT.livestream_min_per_month,
+    ),
 }
 
 
@@ -167,6 +179,23 @@ def test_save_burnup_charts_writes_one_pair_per_kpi(small: dict, tmp_path: Path)
     assert sorted(p.name for p in written) == sorted(
         f"burnup_{k}.{ext}" for k in ids for ext in ("png", "svg")
     )
+
+
+def test_import_changes_no_matplotlib_state() -> None:
+    """Importing the charts selects no backend, loads no pyplot and leaves rcParams alone."""
+    code = (
+        "import sys, matplotlib as mpl\n"
+        # rcParams._get: reading 'backend' through [] would resolve it (and import pyplot)
+        "state = lambda: ({k: mpl.rcParams._get(k) for k in mpl.rcParams}, sorted(sys.modules))\n"
+        "rc, modules = state()\n"
+        "import qyzj_analytics.reporting.charts\n"
+        "rc_after, modules_after = state()\n"
+        "assert rc == rc_after, 'rcParams changed'\n"
+        "new = set(modules_after) - set(modules)\n"
+        "assert not {'matplotlib.pyplot', 'matplotlib.backends'} & new, 'pyplot or a backend'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_render_png_is_png(small: dict) -> None:
