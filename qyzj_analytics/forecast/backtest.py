@@ -2,8 +2,8 @@
 
 The simulated years come from :mod:`.backtest_years`. At the end of Q1, Q2 and Q3 the forecast
 is run on the data up to that day and compared with the year's true KPI values
-(``compute_actuals`` at period end): how often the truth falls inside P10–P90 (the target is
-70–90 %), and the median absolute error of P50.
+(``compute_actuals`` at period end): how often the truth falls inside P10–P90 (the goal is
+``COVERAGE_GOAL``), and the median absolute error of P50.
 
 Rosters, staff and facts are held by the forecast; they are held here too (fixed before the year).
 """
@@ -20,7 +20,7 @@ from qyzj_analytics.dates.periods import quarter_end
 from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
 from qyzj_analytics.forecast.methods import SIMULATED_KPIS
 from qyzj_analytics.forecast.result import run_forecast
-from qyzj_analytics.forecast.settings import quantiles
+from qyzj_analytics.forecast.settings import QUANTILES, quantiles
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 from qyzj_analytics.scoring.score import base_score, score_points
@@ -40,14 +40,14 @@ class QuarterResult:
     as_of: dt.date
     coverage: float  # share of (year, simulated KPI) pairs with P10 ≤ truth ≤ P90
     score_coverage: float
-    pit_coverage: float  # discreteness-corrected: randomized PIT in [0.1, 0.9], pooled
+    pit_coverage: float  # discreteness-corrected: randomized PIT between the outer QUANTILES
     median_abs_error: float  # pooled |P50 − truth| / target over simulated KPIs
     score_median_abs_error: float  # base score points
     per_kpi: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def within_goal(self) -> bool:
-        """Coverage inside the 70–90 % goal."""
+        """Coverage inside ``COVERAGE_GOAL``."""
         return COVERAGE_GOAL[0] <= self.coverage <= COVERAGE_GOAL[1]
 
 
@@ -106,6 +106,7 @@ def run_backtest(
             p10, p50, p90 = quantiles(fc.base)
             score_hits[q].append(p10 - 1e-9 <= true_score <= p90 + 1e-9)
             score_errors[q].append(abs(p50 - true_score))
+    low, high = QUANTILES[0], QUANTILES[-1]
     results = []
     for q in quarters:
         pooled = [h for k in ids for h in hits[q][k]]
@@ -116,7 +117,7 @@ def run_backtest(
                 as_of=ends[q],
                 coverage=float(np.mean(pooled)),
                 score_coverage=float(np.mean(score_hits[q])),
-                pit_coverage=float(np.mean([0.1 <= u <= 0.9 for u in pits[q]])),
+                pit_coverage=float(np.mean([low <= u <= high for u in pits[q]])),
                 median_abs_error=float(np.median(relative)),
                 score_median_abs_error=float(np.median(score_errors[q])),
                 per_kpi={
@@ -134,8 +135,9 @@ def run_backtest(
 def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) -> float:
     """Where the truth falls in the forecast's distribution, ties spread uniformly.
 
-    For a calibrated forecast this is uniform on [0, 1] even for counts, so the share in
-    [0.1, 0.9] should be 80 %: P10 ≤ truth ≤ P90 on a count over-states it (both ends count).
+    For a calibrated forecast this is uniform on [0, 1] even for counts, so the share between
+    the outer ``QUANTILES`` should be their distance: P10 ≤ truth ≤ P90 on a count over-states it
+    (both ends count).
     """
     below = float(np.mean(draws < truth - 1e-9))
     at_most = float(np.mean(draws <= truth + 1e-9))
@@ -180,9 +182,11 @@ def format_backtest(result: BacktestResult, contract: Contract | None = None) ->
     """A readable Chinese table of the backtest."""
     contract = contract or load_contract()
     names = {k.id: k.name for k in contract.kpis}
+    goal = f"{COVERAGE_GOAL[0] * 100:.0f}–{COVERAGE_GOAL[1] * 100:.0f}%"
+    low, high = QUANTILES[0], QUANTILES[-1]
     lines = [
         f"回测：模拟 {result.years} 个完整年度（每次预测 {result.draws} 次抽样，种子 {result.seed}），"
-        f"在各季度末预测年底值，检验 P10–P90 区间覆盖率（目标 70–90%）与 P50 的中位绝对误差",
+        f"在各季度末预测年底值，检验 P10–P90 区间覆盖率（目标 {goal}）与 P50 的中位绝对误差",
         "",
         "季度  截至日      区间覆盖率  是否达标  校正覆盖率  P50误差(占目标)  得分覆盖率  得分P50误差",
     ]
@@ -193,7 +197,8 @@ def format_backtest(result: BacktestResult, contract: Contract | None = None) ->
             f"  {r.score_median_abs_error:9.2f}"
         )
     lines.append(
-        "（校正覆盖率：随机化 PIT 落在 [0.1, 0.9] 的比例，扣除计数型指标端点相等带来的虚高，理想值 80%）"
+        f"（校正覆盖率：随机化 PIT 落在 [{low:g}, {high:g}] 的比例，"
+        f"扣除计数型指标端点相等带来的虚高，理想值 {high - low:.0%}）"
     )
     lines += ["", "分指标覆盖率 / P50 中位绝对误差："]
     for k in result.quarters[0].per_kpi:

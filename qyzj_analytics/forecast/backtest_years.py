@@ -18,8 +18,20 @@ import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.dates.workdays import workday_calendar
+from qyzj_analytics.forecast.methods import (
+    OFFLINE_KPI,
+    OFFLINE_TAG_KPIS,
+    POLICY_KPI,
+    POLICY_TAG,
+    SERVICES_KPI,
+)
+from qyzj_analytics.forecast.rates import online_target
 
+# Backtest settings (not contract numbers).
 LEVEL_RANGE = (0.5, 1.6)  # a year's level relative to the contract pace (log-uniform)
+MONTHS_PER_YEAR = 12  # calendar months of the seasonal wave
+# Rosters sized from these KPIs' targets (held by the forecast, so only their size matters).
+INSTITUTIONS_KPI, EXPERTS_KPI, STAFF_KPI = "institutions_active", "experts_recruited", "staff_total"
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class StreamProcess:
     Attributes:
         per_year: expected events in the year before shocks.
         amplitude: seasonal amplitude (share of the level).
-        peak: month (1–12, fractional) where the seasonal wave peaks.
+        peak: calendar month (1 to ``MONTHS_PER_YEAR``, fractional) where the wave peaks.
         trend: relative change of the level from January to December.
         month_dispersion: variance of each month's Gamma shock.
         week_dispersion: variance of each week's Gamma shock.
@@ -70,7 +82,7 @@ def draw_stream(rng: np.random.Generator, per_year: float) -> StreamProcess:
     return StreamProcess(
         per_year=per_year,
         amplitude=float(rng.uniform(0.0, 0.35)),
-        peak=float(rng.uniform(1, 13)),
+        peak=float(rng.uniform(1, MONTHS_PER_YEAR + 1)),
         trend=float(rng.uniform(-0.3, 0.3)),
         month_dispersion=float(rng.uniform(0.0, 0.12)),
         week_dispersion=float(rng.uniform(0.0, 0.08)),
@@ -79,21 +91,20 @@ def draw_stream(rng: np.random.Generator, per_year: float) -> StreamProcess:
 
 
 def draw_process(rng: np.random.Generator, contract: Contract) -> YearProcess:
-    """Random processes for one year: levels from half to 1.6 times the contract's pace."""
-    target = {k.id: k.target for k in contract.kpis}
-    offline = target.get("offline_events", 30.0)
-    online = contract.livestream_min_per_month * 12
-    served = target.get("enterprises_served", 2000.0)
+    """Random processes for one year: levels within ``LEVEL_RANGE`` times the contract's pace."""
+    offline = contract.kpi(OFFLINE_KPI).target
+    online = online_target(contract)
+    served = contract.kpi(SERVICES_KPI).target
 
     def level() -> float:
         return float(np.exp(rng.uniform(np.log(LEVEL_RANGE[0]), np.log(LEVEL_RANGE[1]))))
 
+    # one level per tag, in the order of OFFLINE_TAG_KPIS, then policy (offline + online)
     share = {
-        "alliance": level() * target.get("alliance_events", 3) / offline,
-        "park": level() * target.get("park_events", 13) / offline,
-        "xiaowei_nihao": level() * target.get("xiaowei_nihao_events", 12) / offline,
-        "policy": level() * target.get("policy_sessions", 10) / (offline + online),
+        tag: level() * contract.kpi(kpi_id).target / offline
+        for kpi_id, tag in OFFLINE_TAG_KPIS.items()
     }
+    share[POLICY_TAG] = level() * contract.kpi(POLICY_KPI).target / (offline + online)
     return YearProcess(
         services=draw_stream(rng, served * level()),
         offline=draw_stream(rng, offline * level()),
@@ -124,7 +135,7 @@ def simulate_stream(
     week = (np.arange(n) + start.weekday()) // 7
     t = np.arange(n) / max(1, n - 1)
     month_pos = month + 1 + (days - days.astype("M8[M]")).astype(np.int64) / 30.5
-    season = 1 + stream.amplitude * np.cos(2 * np.pi * (month_pos - stream.peak) / 12)
+    season = 1 + stream.amplitude * np.cos(2 * np.pi * (month_pos - stream.peak) / MONTHS_PER_YEAR)
     level = 1 + stream.trend * (t - 0.5)
     weight = season * level * np.where(cal.mask, 1.0, stream.off_day_share)
     weight *= stream.per_year / weight.sum()
@@ -261,10 +272,9 @@ def simulate_tables(
     )
 
     before = np.datetime64(start, "D") - 30
-    roster = {k.id: int(k.target) for k in contract.kpis}
-    n_inst = roster.get("institutions_active", 10) + 1
-    n_exp = roster.get("experts_recruited", 30) + 1
-    n_staff = roster.get("staff_total", 30)
+    n_inst = int(contract.kpi(INSTITUTIONS_KPI).target) + 1
+    n_exp = int(contract.kpi(EXPERTS_KPI).target) + 1
+    n_staff = int(contract.kpi(STAFF_KPI).target)
     institutions = _frame(
         {
             "name": _text([f"机构{i}" for i in range(n_inst)]),

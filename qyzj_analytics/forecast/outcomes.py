@@ -122,8 +122,8 @@ def pay_draws(
     Draws are grouped by (grade, base + bonus rounded to 6 decimals, as the payment rule rounds
     it), so the Decimal payment code runs once per distinct outcome, never per draw. With more
     than ``MAX_PAYMENT_OUTCOMES`` distinct outcomes the score is grouped to 0.01 point instead
-    (a proportional subsidy moves by under 9 CNY within such a group). The expected payment is
-    the mean of the Decimal amounts over draws, rounded half-up to 0.01.
+    (within such a group a proportional subsidy moves by at most what 0.005 point pays). The
+    expected payment is the mean of the Decimal amounts over draws, rounded half-up to 0.01.
     """
     grades = [g.id for g in contract.grades]
     grade_code = np.zeros(len(grade), dtype=np.int64)
@@ -132,7 +132,7 @@ def pay_draws(
     score = base + bonus
     keys = grade_code * _KEY_SPAN + np.round(score * 10**_SCORE_DIGITS).astype(np.int64)
     outcomes, counts = np.unique(keys, return_counts=True)
-    if len(outcomes) > MAX_PAYMENT_OUTCOMES:  # group to 0.01 point (≤ ~9 CNY per draw)
+    if len(outcomes) > MAX_PAYMENT_OUTCOMES:  # group to 0.01 point
         digits = _COARSE_DIGITS
         keys = grade_code * _KEY_SPAN + np.round(score * 10**digits).astype(np.int64) * 10 ** (
             _SCORE_DIGITS - digits

@@ -19,6 +19,7 @@ from qyzj_analytics.forecast.outcomes import (
     score_draws,
     share_of,
 )
+from qyzj_analytics.forecast.rates import PRIOR_LOG_SD
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, quantiles
 from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
 from qyzj_analytics.scoring.kpi import KpiContext
@@ -134,7 +135,7 @@ def summarize_draws(
         notes.insert(0, horizon.calendar.note())
     if horizon.elapsed_workdays == 0 and horizon.remaining_days:
         notes.append(
-            "截至日之前合同期内尚无工作日：各项速率使用弱先验（按合同目标进度，上下约 40%；"
+            f"截至日之前合同期内尚无工作日：各项速率使用弱先验（按合同目标进度，上下约 {PRIOR_LOG_SD:.0%}；"
             "无目标的诉求按不新增预测）"
         )
     held = [s.name for s in contract.kpis if method_of(s.id) == "held"]
