@@ -151,6 +151,7 @@ def simulate_stream(
 
 
 def _frame(columns: dict[str, object], n: int) -> pd.DataFrame:
+    """A processed table of ``n`` rows from ``columns``, with the source columns ``clean`` adds."""
     out = {}
     for name, value in columns.items():
         out[name] = value
@@ -162,10 +163,12 @@ def _frame(columns: dict[str, object], n: int) -> pd.DataFrame:
 
 
 def _dates(values: np.ndarray) -> pd.Series:
+    """Day dates as the ``datetime64[s]`` column of a processed table."""
     return pd.Series(np.asarray(values, dtype="M8[D]").astype("M8[s]"))
 
 
 def _text(values: list[str] | np.ndarray) -> pd.Series:
+    """Text as the ``str`` column of a processed table."""
     return pd.Series(list(values), dtype="str")
 
 

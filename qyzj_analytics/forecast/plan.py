@@ -153,6 +153,7 @@ class Evaluator:
 
 
 def _cost(lever: Lever, units: int, months: int) -> int:
+    """Units actually added: per-month levers count once per remaining month."""
     return units * (months if lever.per_month else 1)
 
 
@@ -218,6 +219,7 @@ def _limits(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> dict[str, in
 
 
 def _describe(levers: list[Lever], extra: Mapping[str, int], months: int) -> str:
+    """The extra units of a plan in words, lever by lever."""
     parts = []
     for lv in levers:
         units = extra.get(lv.id, 0)
