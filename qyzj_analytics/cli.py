@@ -173,21 +173,20 @@ def run_kpi(args: argparse.Namespace) -> int:
 
 
 def run_forecast(args: argparse.Namespace) -> int:
-    """``qyzj forecast``: the year-end forecast at --as-of, as a summary or JSON."""
-    from qyzj_analytics.forecast.simulate import forecast_to_dict, format_forecast
-    from qyzj_analytics.forecast.simulate import run_forecast as forecast
+    """``qyzj forecast``: the year-end forecast and action plan at --as-of, as a summary or JSON."""
+    from qyzj_analytics.forecast.outlook import forecast_outlook, format_outlook, outlook_to_dict
     from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.scoring.kpi import KpiContext
 
     contract = _contract(args)
     prepared = prepare(args.raw, contract)
-    result = forecast(
+    result = forecast_outlook(
         KpiContext.of(prepared, contract, args.as_of), draws=args.draws, seed=args.seed
     )
     if args.json:
-        print(json.dumps(forecast_to_dict(result), ensure_ascii=False, indent=2))
+        print(json.dumps(outlook_to_dict(result), ensure_ascii=False, indent=2))
     else:
-        print(format_forecast(result))
+        print(format_outlook(result))
     return EXIT_OK
 
 

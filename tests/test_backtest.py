@@ -10,11 +10,10 @@ from qyzj_analytics.cli import main
 from qyzj_analytics.forecast.backtest import (
     COVERAGE_GOAL,
     backtest_to_dict,
-    draw_process,
     format_backtest,
     run_backtest,
-    simulate_tables,
 )
+from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.processed import empty_table
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals

@@ -14,19 +14,20 @@ import pytest
 from builders import CONTRACT, activity, context
 
 from qyzj_analytics.cli import main
-from qyzj_analytics.forecast.backtest import StreamProcess, YearProcess, simulate_tables
-from qyzj_analytics.forecast.plan import _Evaluator, build_levers
-from qyzj_analytics.forecast.simulate import (
-    Forecast,
-    build_horizon,
-    closure_survival,
-    fit_rate,
-    forecast_to_dict,
-    format_forecast,
-    run_forecast,
-    score_draws,
-    share_of,
+from qyzj_analytics.forecast.appeals import closure_survival
+from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, simulate_tables
+from qyzj_analytics.forecast.horizon import build_horizon
+from qyzj_analytics.forecast.outcomes import score_draws, share_of
+from qyzj_analytics.forecast.outlook import (
+    Outlook,
+    forecast_outlook,
+    format_outlook,
+    outlook_to_dict,
 )
+from qyzj_analytics.forecast.plan import Evaluator, build_levers
+from qyzj_analytics.forecast.rates import fit_rate
+from qyzj_analytics.forecast.result import Forecast, run_forecast
+from qyzj_analytics.forecast.text import forecast_to_dict
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.assessment import assess
 from qyzj_analytics.scoring.kpi import KpiContext
@@ -74,8 +75,13 @@ def tables() -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def q3(tables: dict[str, pd.DataFrame]) -> Forecast:
-    return run_forecast(ctx_at(Q3_END, tables), draws=4000, seed=11)
+def q3_outlook(tables: dict[str, pd.DataFrame]) -> Outlook:
+    return forecast_outlook(ctx_at(Q3_END, tables), draws=4000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def q3(q3_outlook: Outlook) -> Forecast:
+    return q3_outlook.forecast
 
 
 def test_quantiles_are_ordered_and_probabilities_sum_to_one(q3: Forecast) -> None:
@@ -92,7 +98,7 @@ def test_quantiles_are_ordered_and_probabilities_sum_to_one(q3: Forecast) -> Non
 def test_payment_quantiles_match_paying_every_draw(tables: dict[str, pd.DataFrame]) -> None:
     """pay_draws groups draws by outcome; paying each draw one by one must give the same."""
     ctx = ctx_at(Q3_END, tables)
-    fc = run_forecast(ctx, draws=500, seed=3, plan=False)
+    fc = run_forecast(ctx, draws=500, seed=3)
     base, bonus, grade = score_draws(fc.values, ctx)
     totals = [
         float(compute_payment(str(g), float(b + x), 0.0, CONTRACT).total)
@@ -142,16 +148,16 @@ def test_same_seed_same_bytes_and_another_seed_differs(tables: dict) -> None:
     ctx = ctx_at(dt.date(2025, 6, 30), tables)
 
     def text(seed: int) -> str:
-        result = run_forecast(ctx, draws=3000, seed=seed)
-        return json.dumps(forecast_to_dict(result), ensure_ascii=False, indent=2)
+        result = forecast_outlook(ctx, draws=3000, seed=seed)
+        return json.dumps(outlook_to_dict(result), ensure_ascii=False, indent=2)
 
     first = text(42)
     assert text(42) == first
     assert text(43) != first
 
 
-def test_json_shape(q3: Forecast) -> None:
-    out = forecast_to_dict(q3)
+def test_json_shape(q3_outlook: Outlook) -> None:
+    out = outlook_to_dict(q3_outlook)
     assert out["as_of"] == "2025-09-30"
     assert (out["draws"], out["seed"]) == (4000, 11)
     assert set(out["kpis"]) == {k.id for k in CONTRACT.kpis}
@@ -169,7 +175,7 @@ def test_json_shape(q3: Forecast) -> None:
 
 def test_more_events_so_far_never_lower_p_excellent(tables: dict) -> None:
     draws = 20_000
-    start = run_forecast(ctx_at(Q3_END, tables), draws=draws, seed=9, plan=False)
+    start = run_forecast(ctx_at(Q3_END, tables), draws=draws, seed=9)
     p_start = start.grade_probability["excellent"]
     assert 0.02 < p_start < 0.98, "the scenario should leave the grade open"
     extra_rows: list[dict] = []
@@ -181,7 +187,7 @@ def test_more_events_so_far_never_lower_p_excellent(tables: dict) -> None:
         more["activities"] = pd.concat(
             [tables["activities"], _like(tables["activities"], extra_rows)], ignore_index=True
         )
-        now = run_forecast(ctx_at(Q3_END, more), draws=draws, seed=9, plan=False)
+        now = run_forecast(ctx_at(Q3_END, more), draws=draws, seed=9)
         p = now.grade_probability["excellent"]
         # the expectation never falls (see the test below); allow the Monte Carlo error only
         noise = 3 * np.sqrt(max(p * (1 - p), 1e-4) / draws)
@@ -196,19 +202,20 @@ def test_more_events_so_far_never_lower_p_excellent(tables: dict) -> None:
 def test_more_events_never_lower_an_expected_count() -> None:
     """Exactly, without Monte Carlo: the rate's prior weight does not depend on the data, so
     a tag's expected count (k + w·prior)/(W + b) only grows with events of any kind."""
-    from qyzj_analytics.forecast.simulate import _combo_alpha, _pace, _tag_prior_share
+    from qyzj_analytics.forecast.rates import tag_prior_share, target_pace
+    from qyzj_analytics.forecast.simulate import combo_alpha
 
     horizon = build_horizon(CONTRACT, Q3_END)
     tags = list(CONTRACT.tag_keywords)
-    pace = _pace(CONTRACT.kpi("offline_events").target, horizon)
-    priors = np.array([_tag_prior_share(CONTRACT, t) for t in tags])
+    pace = target_pace(CONTRACT.kpi("offline_events").target, horizon)
+    priors = np.array([tag_prior_share(CONTRACT, t) for t in tags])
     rng = np.random.default_rng(0)
     flags = rng.random((12, len(tags))) < 0.3
     dates = pd.Series(pd.date_range("2025-01-06", periods=12, freq="14D"))
 
     def expected(flags: np.ndarray, dates: pd.Series) -> np.ndarray:
         fit = fit_rate(dates, horizon, pace)
-        alpha = _combo_alpha(flags, priors, fit.prior_events)
+        alpha = combo_alpha(flags, priors, fit.prior_events)
         bits = (np.arange(len(alpha))[:, None] >> np.arange(len(tags))[None, :]) & 1
         return fit.mean * (alpha @ bits) / alpha.sum()
 
@@ -256,8 +263,8 @@ def test_unknown_calendar_year_falls_back_and_says_so() -> None:
     assert any("2099" in n and "周一至周五" in n for n in f.notes)
 
 
-def test_readable_summary_is_chinese_and_complete(q3: Forecast) -> None:
-    text = format_forecast(q3)
+def test_readable_summary_is_chinese_and_complete(q3_outlook: Outlook, q3: Forecast) -> None:
+    text = format_outlook(q3_outlook)
     assert "年终预测" in text
     assert "档次概率" in text and "优秀" in text
     assert "行动建议" in text
@@ -295,8 +302,10 @@ def test_share_of_sums_to_exactly_one() -> None:
 # --- action planner ---------------------------------------------------------------------------
 
 
-def test_plan_reaches_the_goal_with_the_units_it_names(q3: Forecast, tables: dict) -> None:
-    plan = q3.plan
+def test_plan_reaches_the_goal_with_the_units_it_names(
+    q3_outlook: Outlook, q3: Forecast, tables: dict
+) -> None:
+    plan = q3_outlook.plan
     assert plan is not None
     if plan.probability_now >= 0.9:
         assert plan.total_units == 0
@@ -306,7 +315,7 @@ def test_plan_reaches_the_goal_with_the_units_it_names(q3: Forecast, tables: dic
         return
     horizon = build_horizon(CONTRACT, Q3_END)
     levers = build_levers(CONTRACT, len(horizon.months))
-    ev = _Evaluator(q3.values, q3.online_months, q3.livestream_done, CONTRACT, levers, "excellent")
+    ev = Evaluator(q3.values, q3.online_months, q3.livestream_done, CONTRACT, levers, "excellent")
     assert ev.probability(plan.extra)[0] >= 0.9
     assert plan.probability_with_plan >= 0.9
     # trimming: removing one unit of any lever in use breaks the goal
@@ -318,10 +327,11 @@ def test_plan_reaches_the_goal_with_the_units_it_names(q3: Forecast, tables: dic
 
 def test_plan_when_already_excellent() -> None:
     tables = year_tables(seed=4, level=1.3)
-    f = run_forecast(ctx_at(Q3_END, tables), draws=3000, seed=2)
+    outlook = forecast_outlook(ctx_at(Q3_END, tables), draws=3000, seed=2)
+    f, plan = outlook.forecast, outlook.plan
     assert f.grade_probability["excellent"] >= 0.9
-    assert f.plan is not None and f.plan.total_units == 0
-    assert "无需" in f.plan.statement
+    assert plan is not None and plan.total_units == 0
+    assert "无需" in plan.statement
 
 
 def test_plan_out_of_reach_names_the_best_grade() -> None:
@@ -329,12 +339,12 @@ def test_plan_out_of_reach_names_the_best_grade() -> None:
     tables["staff"] = tables["staff"].iloc[:0]  # no staff at all: 5 points lost for good
     appeals = tables["appeals"]
     tables["appeals"] = appeals.assign(status="办理中", closed=pd.NaT)  # nothing ever closes
-    f = run_forecast(ctx_at(dt.date(2025, 11, 30), tables), draws=3000, seed=2)
-    assert f.plan is not None
-    assert not f.plan.reachable
-    assert "达不到" in f.plan.statement
-    assert f.plan.best_grade != "excellent"
-    assert f.plan.best_grade_name in f.plan.statement
+    plan = forecast_outlook(ctx_at(dt.date(2025, 11, 30), tables), draws=3000, seed=2).plan
+    assert plan is not None
+    assert not plan.reachable
+    assert "达不到" in plan.statement
+    assert plan.best_grade != "excellent"
+    assert plan.best_grade_name in plan.statement
 
 
 # --- command line -----------------------------------------------------------------------------

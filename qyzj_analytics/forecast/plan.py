@@ -14,26 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.forecast.simulate import (
+from qyzj_analytics.forecast.horizon import Horizon
+from qyzj_analytics.forecast.methods import (
     LIVESTREAM_KPI,
     OFFLINE_KPI,
     OFFLINE_TAG_KPIS,
     POLICY_KPI,
     SERVICES_KPI,
-    Horizon,
 )
+from qyzj_analytics.forecast.outcomes import reached
+from qyzj_analytics.forecast.simulate import YearEndDraws
 from qyzj_analytics.scoring.kpi import KpiContext
 from qyzj_analytics.scoring.score import apply_rule, base_score, grade_of, score_points
 
-if TYPE_CHECKING:
-    from qyzj_analytics.forecast.simulate import Forecast
-
-TARGET_PROBABILITY = 0.9
+TARGET_PROBABILITY = 0.9  # planner setting: the wanted probability of the target grade
 PLAN_DRAWS = 5_000  # the search runs on the first draws; the result is checked on all of them
 SMOOTHING_POINTS = 1.0  # width (score points) of the logistic that smooths P(grade) in the search
 SERVICES_STEPS = 200  # the services lever moves in steps of target / 200 while searching
@@ -63,7 +61,7 @@ class Lever:
 
 @dataclass(frozen=True)
 class Plan:
-    """The action plan for one forecast."""
+    """The action plan for one set of simulated years."""
 
     target_grade: str
     target_grade_name: str
@@ -98,7 +96,7 @@ def build_levers(contract: Contract, remaining_months: int) -> list[Lever]:
     return levers
 
 
-class _Evaluator:
+class Evaluator:
     """Re-scores a set of draws with extra units per lever (vectorised over draws)."""
 
     def __init__(
@@ -155,11 +153,12 @@ class _Evaluator:
 
 
 def _cost(lever: Lever, units: int, months: int) -> int:
+    """Units actually added: per-month levers count once per remaining month."""
     return units * (months if lever.per_month else 1)
 
 
 def _greedy(
-    ev: _Evaluator,
+    ev: Evaluator,
     levers: list[Lever],
     limits: Mapping[str, int],
     start: Mapping[str, int],
@@ -191,7 +190,7 @@ def _greedy(
 
 
 def _trim(
-    ev: _Evaluator, levers: list[Lever], extra: dict[str, int], goal: float, months: int
+    ev: Evaluator, levers: list[Lever], extra: dict[str, int], goal: float, months: int
 ) -> dict[str, int]:
     """Lower each lever (costliest first) to the least units that still meet the goal."""
     extra = dict(extra)
@@ -207,20 +206,20 @@ def _trim(
     return extra
 
 
-def _limits(forecast: Forecast, levers: list[Lever]) -> dict[str, int]:
+def _limits(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> dict[str, int]:
     """Units per lever beyond which it cannot add a point in any draw."""
-    c = forecast.contract
     limits = {}
     for lv in levers:
         if lv.per_month:
             limits[lv.id] = c.livestream_min_per_month
             continue
-        gaps = [c.kpi(k).target - forecast.values[k] for k in lv.kpis]
+        gaps = [c.kpi(k).target - sim.values[k] for k in lv.kpis]
         limits[lv.id] = max(0, int(np.ceil(max(float(np.max(g)) for g in gaps))))
     return limits
 
 
 def _describe(levers: list[Lever], extra: Mapping[str, int], months: int) -> str:
+    """The extra units of a plan in words, lever by lever."""
     parts = []
     for lv in levers:
         units = extra.get(lv.id, 0)
@@ -234,7 +233,7 @@ def _describe(levers: list[Lever], extra: Mapping[str, int], months: int) -> str
 
 
 def plan_actions(
-    forecast: Forecast,
+    sim: YearEndDraws,
     ctx: KpiContext,
     horizon: Horizon,
     target_probability: float = TARGET_PROBABILITY,
@@ -243,31 +242,31 @@ def plan_actions(
     """The smallest extra units per lever lifting P(target grade) to ``target_probability``.
 
     Args:
-        forecast: the year-end forecast (its draws are re-scored).
-        ctx: the KPI context of the forecast.
-        horizon: the forecast's calendar.
+        sim: the simulated year-end values (``simulate_year_end``); they are re-scored.
+        ctx: the KPI context the draws started from.
+        horizon: the draws' calendar.
         target_probability: wanted probability of the target grade at year end.
         target_grade: grade id wanted; the contract's highest grade by default.
     """
-    c = forecast.contract
+    c = ctx.contract
     goal_grade = target_grade or c.grades[0].id
     grade_name = {g.id: g.name for g in c.grades}
-    months = forecast.remaining_months
+    months = sim.remaining_months
     levers = build_levers(c, months) if horizon.remaining_days else []
-    full = _Evaluator(
-        forecast.values,
-        forecast.online_months,
-        forecast.livestream_done,
+    full = Evaluator(
+        sim.values,
+        sim.online_months,
+        sim.livestream_done,
         c,
         levers,
         goal_grade,
     )
     zero = {lv.id: 0 for lv in levers}
     now = full.probability(zero)[0]
-    limits = _limits(forecast, levers)
+    limits = _limits(sim, c, levers)
     most = full.at_least(limits)
     best = next(g.id for g in c.grades if most[g.id] >= target_probability)
-    limiting = _limiting(forecast, levers)
+    limiting = _limiting(sim, c, levers)
     pct = f"{target_probability:.0%}"
 
     def done(extra: dict[str, int], p: float, reachable: bool, statement: str) -> Plan:
@@ -312,11 +311,11 @@ def plan_actions(
             f"{most[goal_grade]:.0%}，达不到 {pct}{held}；以 {pct} 把握能达到的最好档次为"
             f"{grade_name[best]}。",
         )
-    n = min(PLAN_DRAWS, forecast.draws)
-    sample = _Evaluator(
-        {k: v[:n] for k, v in forecast.values.items()},
-        forecast.online_months[:n],
-        forecast.livestream_done,
+    n = min(PLAN_DRAWS, sim.draws)
+    sample = Evaluator(
+        {k: v[:n] for k, v in sim.values.items()},
+        sim.online_months[:n],
+        sim.livestream_done,
         c,
         levers,
         goal_grade,
@@ -337,9 +336,13 @@ def plan_actions(
     )
 
 
-def _limiting(forecast: Forecast, levers: list[Lever]) -> list[str]:
+def _limiting(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> list[str]:
     """KPIs no lever moves that may still miss their target at year end."""
     moved = {k for lv in levers for k in lv.kpis} | (
         {LIVESTREAM_KPI} if any(lv.per_month for lv in levers) else set()
     )
-    return [k.name for k in forecast.kpis if k.id not in moved and k.p_target < 1.0]
+    return [
+        k.name
+        for k in c.kpis
+        if k.id not in moved and not reached(sim.values[k.id], k.target).all()
+    ]

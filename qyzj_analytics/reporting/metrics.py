@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
     from qyzj_analytics.forecast.plan import Plan
-    from qyzj_analytics.forecast.simulate import Forecast
+    from qyzj_analytics.forecast.result import Forecast
     from qyzj_analytics.ingest.pipeline import Prepared
 
 STATUS_COLORS = {"on_track": "#2e7d32", "at_risk": "#f2a900", "behind": "#c62828"}
@@ -755,9 +755,10 @@ def build_forecast_metrics(
     ctx: KpiContext, assessment: Assessment, *, draws: int, seed: int
 ) -> ForecastMetrics:
     """Run the year-end forecast (with its action plan) and turn it into frames."""
-    from qyzj_analytics.forecast.simulate import run_forecast
+    from qyzj_analytics.forecast.outlook import forecast_outlook
 
-    return forecast_frames(run_forecast(ctx, draws=draws, seed=seed, plan=True), ctx, assessment)
+    outlook = forecast_outlook(ctx, draws=draws, seed=seed, plan=True)
+    return forecast_frames(outlook.forecast, ctx, assessment, outlook.plan)
 
 
 METHOD_ZH = {
@@ -875,8 +876,11 @@ def plan_table(plan: Plan | None, remaining_months: int) -> pd.DataFrame:
     return frame.astype({"措施": "str", "增加": "int64", "单位": "str"})
 
 
-def forecast_frames(forecast: Forecast, ctx: KpiContext, assessment: Assessment) -> ForecastMetrics:
-    """The forecast as :class:`ForecastMetrics` (frames plus a JSON-safe ``info``)."""
+def forecast_frames(
+    forecast: Forecast, ctx: KpiContext, assessment: Assessment, plan: Plan | None = None
+) -> ForecastMetrics:
+    """The forecast and its action plan as :class:`ForecastMetrics` (frames plus a JSON-safe
+    ``info``)."""
     contract = ctx.contract
     grades = pd.DataFrame(
         {
@@ -886,7 +890,6 @@ def forecast_frames(forecast: Forecast, ctx: KpiContext, assessment: Assessment)
             "概率": [float(forecast.grade_probability.get(g.id, 0.0)) for g in contract.grades],
         }
     ).astype({"id": "str", "档次": "str"})
-    plan = forecast.plan
     info: dict[str, Any] = {
         "draws": int(forecast.draws),
         "seed": int(forecast.seed),

@@ -1,0 +1,129 @@
+"""Output of the forecast: the ``qyzj forecast --json`` object and the terminal summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qyzj_analytics.console import render_table
+from qyzj_analytics.forecast.outcomes import PROBABILITY_DIGITS
+from qyzj_analytics.forecast.result import Forecast
+from qyzj_analytics.formats import format_quantity, round_number
+
+if TYPE_CHECKING:
+    from qyzj_analytics.forecast.plan import Plan
+
+
+def plan_to_dict(plan: Plan, months: int) -> dict:
+    """The ``plan`` object of ``qyzj forecast --json``."""
+    return {
+        "target_grade": plan.target_grade,
+        "target_probability": plan.target_probability,
+        "probability_now": round_number(plan.probability_now, PROBABILITY_DIGITS),
+        "probability_with_plan": round_number(plan.probability_with_plan, PROBABILITY_DIGITS),
+        "reachable": plan.reachable,
+        "extra": {lv.id: plan.extra.get(lv.id, 0) for lv in plan.levers},
+        "extra_units": {lv.id: lv.unit for lv in plan.levers},
+        "remaining_months": months,
+        "total_units": plan.total_units,
+        "best_grade": plan.best_grade,
+        "limiting": plan.limiting,
+        "statement": plan.statement,
+    }
+
+
+def forecast_to_dict(f: Forecast) -> dict:
+    """The forecast as JSON-ready data; money as strings with two decimals.
+
+    ``qyzj forecast --json`` adds the action plan (``outlook_to_dict``).
+    """
+    return {
+        "as_of": f.as_of.isoformat(),
+        "contract": f.contract.name,
+        "period": {
+            "start": f.contract.period_start.isoformat(),
+            "end": f.contract.period_end.isoformat(),
+        },
+        "draws": f.draws,
+        "seed": f.seed,
+        "calendar": {
+            "source": f.calendar_source,
+            "fallback_years": list(f.calendar_fallback_years),
+        },
+        "kpis": {
+            k.id: {
+                "name": k.name,
+                "actual": round_number(k.actual),
+                "target": round_number(k.target),
+                "p10": round_number(k.p10),
+                "p50": round_number(k.p50),
+                "p90": round_number(k.p90),
+                "mean": round_number(k.mean),
+                "p_target": round_number(k.p_target, PROBABILITY_DIGITS),
+                "required_per_week": round_number(k.required_per_week),
+                "required_unit": k.required_unit,
+                "method": k.method,
+            }
+            for k in f.kpis
+        },
+        "score": {k: round_number(v) for k, v in f.score.items()}
+        | {"bonus_mean": round_number(f.bonus_mean)},
+        "grade_probability": dict(f.grade_probability),
+        "payment": {
+            "expected": str(f.payment_expected),
+            "p10": str(f.payment_p10),
+            "p50": str(f.payment_p50),
+            "p90": str(f.payment_p90),
+        },
+        "notes": list(f.notes),
+    }
+
+
+def format_forecast(f: Forecast) -> str:
+    """A readable Chinese summary of the forecast for the terminal (its notes last)."""
+    return "\n".join([*summary_lines(f), *note_lines(f)])
+
+
+def summary_lines(f: Forecast) -> list[str]:
+    """The summary's title, KPI table, score, grade and payment lines."""
+    head = ["指标", "当前", "目标", "P10", "P50", "P90", "达标概率", "每周还需"]
+    rows = []
+    for k in f.kpis:
+        if k.required_per_week is None:
+            need = "已无法达标"
+        elif k.required_per_week == 0:
+            need = "已达标"
+        else:
+            need = f"{k.required_per_week:.2f} {k.required_unit}"
+        rows.append(
+            [
+                k.name,
+                format_quantity(k.actual, k.unit),
+                format_quantity(k.target, k.unit),
+                format_quantity(k.p10, k.unit),
+                format_quantity(k.p50, k.unit),
+                format_quantity(k.p90, k.unit),
+                f"{k.p_target:.0%}",
+                need,
+            ]
+        )
+    names = {g.id: g.name for g in f.contract.grades}
+    grades = "  ".join(f"{names[g]} {p:.1%}" for g, p in f.grade_probability.items())
+    s = f.score
+    lines = [
+        f"{f.contract.name} — 截至 {f.as_of.isoformat()} 对 {f.contract.period_end.isoformat()} "
+        f"的年终预测（{f.draws} 次模拟，种子 {f.seed}）",
+        *render_table(head, rows, [0 < i < 7 for i in range(len(head))]),
+    ]
+    lines += [
+        "",
+        f"年终基础分：P10 {s['p10']:.2f}  P50 {s['p50']:.2f}  P90 {s['p90']:.2f}（均值 {s['mean']:.2f}，"
+        f"奖励分均值 {f.bonus_mean:.2f}）",
+        f"档次概率：{grades}",
+        f"全年付款：期望 {f.payment_expected:,} 元（P10 {f.payment_p10:,} 元，P90 {f.payment_p90:,} 元）",
+    ]
+    return lines
+
+
+def note_lines(f: Forecast) -> list[str]:
+    """The forecast's notes, one line each."""
+    return [f"注意：{n}" for n in f.notes]
