@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from conftest import write_csv
 
-from qyzj_analytics.reporting import metrics
+from qyzj_analytics.reporting import bundle
 from qyzj_analytics.sample.generate import write_sample
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -89,8 +89,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         [["活动名称", "活动时间", "活动形式"], [XSS, "2025-08-08", None]],
     )
     cache = root / "cache"
-    built = metrics.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000)
-    metrics.save_metrics(built, cache)
+    built = bundle.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000)
+    bundle.save_metrics(built, cache)
     return {"root": root, "raw": raw, "cache": cache, "charts": root / "charts"}
 
 

@@ -26,15 +26,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from qyzj_analytics.forecast.settings import quantiles
-from qyzj_analytics.formats import format_quantity
+from qyzj_analytics.formats import format_quantity, format_share
 from qyzj_analytics.reporting.charts.fonts import setup_fonts
-from qyzj_analytics.reporting.metrics import (
-    STATUS_BY_ZH,
-    STATUS_COLORS,
-    VENN_REGIONS,
-    VENN_SETS,
-    format_share,
-)
+from qyzj_analytics.reporting.events import VENN_REGIONS, VENN_SETS
+from qyzj_analytics.reporting.styles import STATUS_BY_ZH, STATUS_COLORS
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 _IN_NOTEBOOK = "ipykernel" in sys.modules
