@@ -198,7 +198,7 @@ def _grade_names(grades: Iterable[Any]) -> str:
 
 
 def describe_grade_bands(terms: ContractTerms) -> str:
-    """The grades by base score, highest first, e.g. ``90 分及以上优秀，80–89 分良好，…``."""
+    """The grades by base score, highest first: ``N 分及以上<top>，A–B 分<next>，…，M 分以下<last>``."""
     grades = terms.grades
     parts = []
     for i, grade in enumerate(grades):
