@@ -20,7 +20,7 @@ from builders import CONTRACT, activity, context
 from matplotlib.figure import Figure
 from PIL import Image
 
-from qyzj_analytics.reporting import charts, metrics
+from qyzj_analytics.reporting import charts, events, payment, tables
 from qyzj_analytics.reporting.charts import fonts
 from qyzj_analytics.scoring.assessment import assess
 
@@ -50,8 +50,8 @@ def small() -> dict:
         services=[{"enterprise": "甲", "date": "2025-02-01"}],
         experts=[{"name": "甲", "appointed": None}],
     )
-    table = metrics.kpi_table(assess(ctx))
-    burnups = metrics.build_burnups(ctx)
+    table = tables.kpi_table(assess(ctx))
+    burnups = tables.build_burnups(ctx)
     days = pd.date_range(AS_OF, CONTRACT.period_end, freq="D")
     t = np.linspace(0, 1, len(days))
     bands = pd.concat(
@@ -59,7 +59,7 @@ def small() -> dict:
             pd.DataFrame(
                 {"kpi_id": k, "date": days, "p10": a + 2 * t, "p50": a + 4 * t, "p90": a + 7 * t}
             )
-            for k, a in table.loc[metrics.select_burnup_kpis(CONTRACT), "实际"].items()
+            for k, a in table.loc[tables.select_burnup_kpis(CONTRACT), "实际"].items()
         ]
     )
     grades = pd.DataFrame(
@@ -78,7 +78,7 @@ def small() -> dict:
         "bands": bands,
         "grades": grades,
         "scores": scores,
-        "schedule": metrics.payment_schedule(CONTRACT, AS_OF, (120000.0, 140000.0, 168333.0)),
+        "schedule": payment.payment_schedule(CONTRACT, AS_OF, (120000.0, 140000.0, 168333.0)),
     }
 
 
@@ -102,22 +102,22 @@ CHARTS: dict[str, Callable[[dict], Figure]] = {
     "grade_probabilities": lambda s: charts.plot_grade_probabilities(s["grades"]),
     "payment_schedule": lambda s: charts.plot_payment_schedule(s["schedule"], 168333.0),
     "activities_by_category": lambda s: charts.plot_activities_by_category(
-        metrics.activities_by_month_and_category(s["ctx"])
+        events.activities_by_month_and_category(s["ctx"])
     ),
     "online_offline": lambda s: charts.plot_online_offline(
-        metrics.online_offline_by_month(s["ctx"])
+        events.online_offline_by_month(s["ctx"])
     ),
-    "tag_overlap": lambda s: charts.plot_tag_overlap(metrics.tag_overlap_counts(s["ctx"])),
-    "tag_overlap_empty": lambda s: charts.plot_tag_overlap(dict.fromkeys(metrics.VENN_REGIONS, 0)),
-    "tag_upset": lambda s: charts.plot_tag_upset(metrics.tag_overlap_counts(s["ctx"])),
-    "tag_upset_empty": lambda s: charts.plot_tag_upset(dict.fromkeys(metrics.VENN_REGIONS, 0)),
-    "parks_covered": lambda s: charts.plot_parks_covered(metrics.parks_covered(s["ctx"])),
+    "tag_overlap": lambda s: charts.plot_tag_overlap(events.tag_overlap_counts(s["ctx"])),
+    "tag_overlap_empty": lambda s: charts.plot_tag_overlap(dict.fromkeys(events.VENN_REGIONS, 0)),
+    "tag_upset": lambda s: charts.plot_tag_upset(events.tag_overlap_counts(s["ctx"])),
+    "tag_upset_empty": lambda s: charts.plot_tag_upset(dict.fromkeys(events.VENN_REGIONS, 0)),
+    "parks_covered": lambda s: charts.plot_parks_covered(events.parks_covered(s["ctx"])),
     "parks_covered_empty": lambda s: charts.plot_parks_covered(
-        metrics.parks_covered(context(AS_OF))
+        events.parks_covered(context(AS_OF))
     ),
-    "livestreams": lambda s: charts.plot_livestreams(metrics.livestreams_by_month(s["ctx"])),
+    "livestreams": lambda s: charts.plot_livestreams(events.livestreams_by_month(s["ctx"])),
     "livestreams_before_start": lambda s: charts.plot_livestreams(
-        metrics.livestreams_by_month(context(CONTRACT.period_start - dt.timedelta(days=1))),
+        events.livestreams_by_month(context(CONTRACT.period_start - dt.timedelta(days=1))),
         CONTRACT.livestream_min_per_month,
     ),
 }
@@ -175,7 +175,7 @@ def test_save_burnup_charts_writes_one_pair_per_kpi(small: dict, tmp_path: Path)
     written = charts.save_burnup_charts(
         small["burnups"], small["table"], tmp_path, AS_OF, small["bands"]
     )
-    ids = metrics.select_burnup_kpis(CONTRACT)
+    ids = tables.select_burnup_kpis(CONTRACT)
     assert sorted(p.name for p in written) == sorted(
         f"burnup_{k}.{ext}" for k in ids for ext in ("png", "svg")
     )

@@ -1,12 +1,16 @@
-"""The numbers the notebooks show (qyzj_analytics.reporting.metrics): small cases by hand, the sample year
+"""The numbers the notebooks show (qyzj_analytics.reporting: tables, events, quality, payment,
+forecast tables, styles, narrative, bundle): small cases by hand, the sample year
 end to end, the cache round trip and HTML/Markdown escaping."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import subprocess
 import sys
+from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +19,21 @@ import pytest
 from builders import CONTRACT, activity, context
 from conftest import write_csv
 
+from qyzj_analytics import formats
+from qyzj_analytics.contract.model import Advance, load_contract
+from qyzj_analytics.forecast.plan import TARGET_PROBABILITY
 from qyzj_analytics.ingest.pipeline import prepare
-from qyzj_analytics.reporting import metrics
+from qyzj_analytics.reporting import (
+    bundle,
+    events,
+    forecast_tables,
+    narrative,
+    payment,
+    quality,
+    styles,
+    tables,
+)
+from qyzj_analytics.reporting.terms import ContractTerms
 from qyzj_analytics.sample.generate import write_sample
 from qyzj_analytics.scoring.assessment import assess
 from qyzj_analytics.scoring.kpi import REGISTRY, KpiContext
@@ -48,7 +65,7 @@ def ctx():
 
 
 def test_kpi_table_has_chinese_columns_in_contract_order(ctx) -> None:
-    table = metrics.kpi_table(assess(ctx))
+    table = tables.kpi_table(assess(ctx))
     assert list(table.index) == [k.id for k in CONTRACT.kpis]
     assert list(table.columns) == [
         "指标",
@@ -69,9 +86,9 @@ def test_kpi_table_has_chinese_columns_in_contract_order(ctx) -> None:
     assert row["应达完成率"] == pytest.approx(row["应达进度"] / 30)
 
 
-@pytest.mark.parametrize("kpi_id", sorted(metrics.BURNUP_DATE_COLUMNS))
+@pytest.mark.parametrize("kpi_id", sorted(tables.BURNUP_DATE_COLUMNS))
 def test_cumulative_ends_at_the_kpi_actual(ctx, kpi_id: str) -> None:
-    frame = metrics.cumulative_by_day(ctx, kpi_id)
+    frame = tables.cumulative_by_day(ctx, kpi_id)
     assert len(frame) == 365
     assert frame["date"].iloc[0] == pd.Timestamp("2025-01-01")
     known = frame["cumulative"].dropna()
@@ -91,19 +108,19 @@ def test_undated_roster_rows_count_from_the_first_day() -> None:
             {"name": "丙", "appointed": "2025-03-01"},
         ],
     )
-    frame = metrics.cumulative_by_day(ctx, "experts_recruited")
+    frame = tables.cumulative_by_day(ctx, "experts_recruited")
     assert frame["cumulative"].iloc[0] == 2
     assert frame["cumulative"].dropna().iloc[-1] == 3
 
 
 def test_burnups_cover_every_period_count_kpi(ctx) -> None:
-    frame = metrics.build_burnups(ctx)
-    assert list(dict.fromkeys(frame["kpi_id"])) == metrics.select_burnup_kpis(CONTRACT)
+    frame = tables.build_burnups(ctx)
+    assert list(dict.fromkeys(frame["kpi_id"])) == tables.select_burnup_kpis(CONTRACT)
     assert "livestream_months" not in set(frame["kpi_id"])
 
 
 def test_each_activity_falls_in_one_category(ctx) -> None:
-    frame = metrics.activities_by_month_and_category(ctx)
+    frame = events.activities_by_month_and_category(ctx)
     assert list(frame.index) == ["2025-01", "2025-02", "2025-03"]
     assert list(frame.columns) == ["小微你好", "小微园", "联盟", "政策", "其他"]
     assert int(frame.to_numpy().sum()) == 7  # every activity up to as_of, any format
@@ -116,15 +133,15 @@ def test_each_activity_falls_in_one_category(ctx) -> None:
 
 
 def test_online_offline_matches_the_kpis(ctx) -> None:
-    frame = metrics.online_offline_by_month(ctx)
+    frame = events.online_offline_by_month(ctx)
     assert list(frame.columns) == ["线下", "线上+线下", "线上", "形式不明"]
     assert frame["线下"].sum() + frame["线上+线下"].sum() == REGISTRY["offline_events"](ctx).value
     assert frame["形式不明"].sum() == 1
 
 
 def test_tag_overlap_regions_add_up_to_the_kpis(ctx) -> None:
-    counts = metrics.tag_overlap_counts(ctx)
-    assert set(counts) == set(metrics.VENN_REGIONS)
+    counts = events.tag_overlap_counts(ctx)
+    assert set(counts) == set(events.VENN_REGIONS)
     assert counts["110"] == 1  # 小微你好 in 小微园
     for i, kpi_id in enumerate(["park_events", "xiaowei_nihao_events", "alliance_events"]):
         total = sum(n for region, n in counts.items() if region[i] == "1")
@@ -138,17 +155,17 @@ def test_parks_covered_groups_normalised_locations() -> None:
         act("进园服务", "2025-03-05", "线下", None),
         act("小微园直播", "2025-03-06", "线上", "白石小微企业园"),
     ]
-    parks = metrics.parks_covered(context(AS_OF, activities=rows))
+    parks = events.parks_covered(context(AS_OF, activities=rows))
     assert parks.to_dict("records") == [
         {"地点": "白石小微企业园", "场次": 2, "最近一次": "2025-02-05"},
-        {"地点": metrics.NO_LOCATION, "场次": 1, "最近一次": "2025-03-05"},
+        {"地点": events.NO_LOCATION, "场次": 1, "最近一次": "2025-03-05"},
     ]
 
 
 def test_livestream_months_marks_met_missed_and_running() -> None:
     rows = [act(f"直播{i}", f"2025-01-{i + 1:02d}", "直播") for i in range(6)]
     rows += [act("直播", "2025-02-03", "线上"), act("直播", "2025-03-03", "线上+线下")]
-    frame = metrics.livestreams_by_month(context("2025-03-15", activities=rows))
+    frame = events.livestreams_by_month(context("2025-03-15", activities=rows))
     assert frame["状态"].tolist() == ["达标", "未达标", "进行中"]
     assert frame["线上场次"].tolist() == [6, 1, 1]
     assert (frame["最低要求"] == 6).all()
@@ -156,13 +173,13 @@ def test_livestream_months_marks_met_missed_and_running() -> None:
 
 def test_nothing_before_the_period_starts() -> None:
     ctx = context("2024-12-31", activities=ACTIVITIES)
-    assert metrics.activities_by_month_and_category(ctx).empty
-    assert metrics.livestreams_by_month(ctx).empty
-    assert metrics.cumulative_by_day(ctx, "offline_events")["cumulative"].isna().all()
+    assert events.activities_by_month_and_category(ctx).empty
+    assert events.livestreams_by_month(ctx).empty
+    assert tables.cumulative_by_day(ctx, "offline_events")["cumulative"].isna().all()
 
 
 def test_payment_schedule_marks_due_advances() -> None:
-    frame = metrics.payment_schedule(CONTRACT, dt.date(2025, 7, 1), (1.0, 2.0, 3.0))
+    frame = payment.payment_schedule(CONTRACT, dt.date(2025, 7, 1), (1.0, 2.0, 3.0))
     assert frame["款项"].tolist() == ["Q1 预付款", "Q2 预付款", "Q3 预付款", "运维补助"]
     assert frame["说明"].tolist()[:3] == ["已到期", "已到期", "未到期"]
     assert frame.iloc[3][["低值", "金额", "高值"]].tolist() == [1.0, 2.0, 3.0]
@@ -170,11 +187,11 @@ def test_payment_schedule_marks_due_advances() -> None:
 
 
 def test_describe_reason_drops_the_quoted_value() -> None:
-    assert metrics.describe_reason("无法识别的日期: '待定'") == "无法识别的日期"
-    assert metrics.describe_reason("日期缺少年份: '3月5日'") == "日期缺少年份"
-    assert metrics.describe_reason("无法识别的日期数值 99999999") == "无法识别的日期数值"
+    assert quality.describe_reason("无法识别的日期: '待定'") == "无法识别的日期"
+    assert quality.describe_reason("日期缺少年份: '3月5日'") == "日期缺少年份"
+    assert quality.describe_reason("无法识别的日期数值 99999999") == "无法识别的日期数值"
     assert (
-        metrics.describe_reason("企业名称 和 统一社会信用代码 都为空")
+        quality.describe_reason("企业名称 和 统一社会信用代码 都为空")
         == "企业名称 和 统一社会信用代码 都为空"
     )
 
@@ -212,7 +229,7 @@ def prepared(raw_dir: Path):
 
 
 def test_quality_summary_conserves_rows(prepared) -> None:
-    frame = metrics.quality_summary(prepared)
+    frame = quality.quality_summary(prepared)
     body = frame.iloc[:-1]
     assert (body["读取"] == body["保留"] + body["拒绝"] + body["重复"] + body["合计行"]).all()
     services = body.set_index("文件").loc["services.csv"]
@@ -223,7 +240,7 @@ def test_quality_summary_conserves_rows(prepared) -> None:
 
 
 def test_rejections_group_reasons_and_hide_text_values(prepared) -> None:
-    frame = metrics.rejections_by_reason(prepared)
+    frame = quality.rejections_by_reason(prepared)
     assert list(frame.columns) == ["表", "文件", "列", "原因", "行数", "示例行号", "示例值"]
     assert frame["行数"].sum() == 3
     dates = frame.loc[frame["列"] == "服务日期"]
@@ -236,7 +253,7 @@ def test_rejections_group_reasons_and_hide_text_values(prepared) -> None:
 
 
 def test_duplicates_files_and_unknown_formats(prepared) -> None:
-    dups = metrics.duplicates_summary(prepared)
+    dups = quality.duplicates_summary(prepared)
     assert dups.to_dict("records") == [
         {
             "表": "企业服务记录",
@@ -246,18 +263,18 @@ def test_duplicates_files_and_unknown_formats(prepared) -> None:
             "示例行号": "6",
         }
     ]
-    files = metrics.files_overview(prepared).set_index("文件")
+    files = quality.files_overview(prepared).set_index("文件")
     assert files.loc["readme.txt", "状态"] == "已忽略"
     assert files.loc["services.csv", "识别为"] == "企业服务记录"
     ctx = KpiContext.of(prepared, CONTRACT, dt.date(2025, 3, 31))
-    unknown = metrics.unknown_formats(ctx)
+    unknown = quality.unknown_formats(ctx)
     assert unknown.to_dict("records") == [
         {"文件": "activities.csv", "行号": "2", "日期": "2025-03-03", "活动名称": XSS}
     ]
 
 
 def test_data_freshness(prepared) -> None:
-    frame = metrics.data_freshness(prepared, dt.date(2025, 3, 3)).set_index("表")
+    frame = quality.data_freshness(prepared, dt.date(2025, 3, 3)).set_index("表")
     assert frame.loc["企业服务记录", "最新日期"] == "2025-03-01"  # the 03-02 row was rejected
     assert frame.loc["企业服务记录", "距截至日天数"] == 2
     assert frame.loc["活动台账", "晚于截至日"] == 1
@@ -267,18 +284,18 @@ def test_data_freshness(prepared) -> None:
 
 def test_tables_are_html_escaped(prepared) -> None:
     ctx = KpiContext.of(prepared, CONTRACT, dt.date(2025, 3, 31))
-    html = metrics.style_table(metrics.unknown_formats(ctx)).to_html()
+    html = styles.style_table(quality.unknown_formats(ctx)).to_html()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert XSS not in html
-    table = metrics.kpi_table(assess(ctx)).assign(指标=XSS)
-    html = metrics.style_kpi_table(table).to_html()
+    table = tables.kpi_table(assess(ctx)).assign(指标=XSS)
+    html = styles.style_kpi_table(table).to_html()
     assert XSS not in html and "&lt;script&gt;" in html
     assert "background-color" in html
 
 
 def test_markdown_is_escaped() -> None:
-    assert metrics.escape_markdown(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert metrics.escape_markdown("a_b*c") == r"a\_b\*c"
+    assert narrative.escape_markdown(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert narrative.escape_markdown("a_b*c") == r"a\_b\*c"
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,13 +303,13 @@ def test_markdown_is_escaped() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_metrics(tmp_path_factory: pytest.TempPathFactory) -> metrics.Metrics:
+def sample_metrics(tmp_path_factory: pytest.TempPathFactory) -> bundle.Metrics:
     raw = tmp_path_factory.mktemp("sample") / "raw"
     write_sample(raw, seed=2025)
-    return metrics.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000, seed=7)
+    return bundle.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000, seed=7)
 
 
-def test_sample_metrics_are_consistent(sample_metrics: metrics.Metrics) -> None:
+def test_sample_metrics_are_consistent(sample_metrics: bundle.Metrics) -> None:
     m = sample_metrics
     assert m.as_of == dt.date(2025, 9, 30)
     table = m.kpi_table
@@ -307,7 +324,7 @@ def test_sample_metrics_are_consistent(sample_metrics: metrics.Metrics) -> None:
     assert m.parks["场次"].sum() == table.loc["park_events", "实际"]
 
 
-def test_sample_forecast_frames(sample_metrics: metrics.Metrics) -> None:
+def test_sample_forecast_frames(sample_metrics: bundle.Metrics) -> None:
     fc = sample_metrics.forecast
     assert fc is not None
     assert list(fc.kpis.index) == [k.id for k in CONTRACT.kpis]
@@ -334,60 +351,60 @@ def test_sample_forecast_frames(sample_metrics: metrics.Metrics) -> None:
     assert fc.info["plan"] is not None
 
 
-def test_cache_round_trip(sample_metrics: metrics.Metrics, tmp_path: Path) -> None:
-    metrics.save_metrics(sample_metrics, tmp_path / "cache")
-    loaded = metrics.load_metrics(tmp_path / "cache")
-    for f in dataclasses.fields(metrics.Metrics):
+def test_cache_round_trip(sample_metrics: bundle.Metrics, tmp_path: Path) -> None:
+    bundle.save_metrics(sample_metrics, tmp_path / "cache")
+    loaded = bundle.load_metrics(tmp_path / "cache")
+    for f in dataclasses.fields(bundle.Metrics):
         a, b = getattr(sample_metrics, f.name), getattr(loaded, f.name)
         if isinstance(a, pd.DataFrame):
             pd.testing.assert_frame_equal(a, b, obj=f.name)
         elif f.name != "forecast":
             assert a == b, f.name
-    for f in dataclasses.fields(metrics.ForecastMetrics):
+    for f in dataclasses.fields(forecast_tables.ForecastMetrics):
         a, b = getattr(sample_metrics.forecast, f.name), getattr(loaded.forecast, f.name)
         if isinstance(a, pd.DataFrame):
             pd.testing.assert_frame_equal(a, b, obj=f.name)
         else:
             assert a == b
-    via = metrics.load_or_build_metrics(str(tmp_path / "cache"), "/nonexistent", "2025Q3")
+    via = bundle.load_or_build_metrics(str(tmp_path / "cache"), "/nonexistent", "2025Q3")
     assert via.score == sample_metrics.score
 
 
-def test_cache_without_forecast(sample_metrics: metrics.Metrics, tmp_path: Path) -> None:
+def test_cache_without_forecast(sample_metrics: bundle.Metrics, tmp_path: Path) -> None:
     m = dataclasses.replace(sample_metrics, forecast=None)
-    loaded = metrics.load_metrics(metrics.save_metrics(m, tmp_path))
+    loaded = bundle.load_metrics(bundle.save_metrics(m, tmp_path))
     assert loaded.forecast is None
-    assert metrics.describe_outlook(loaded) == "本次未运行年终预测。"
+    assert narrative.describe_outlook(loaded) == "本次未运行年终预测。"
     with pytest.raises(ValueError, match="年终预测"):
-        metrics.require_forecast(loaded)
-    assert metrics.require_forecast(sample_metrics) is sample_metrics.forecast
+        bundle.require_forecast(loaded)
+    assert bundle.require_forecast(sample_metrics) is sample_metrics.forecast
 
 
-def test_descriptions_escape_data(sample_metrics: metrics.Metrics) -> None:
+def test_descriptions_escape_data(sample_metrics: bundle.Metrics) -> None:
     m = dataclasses.replace(sample_metrics, notes=[XSS], contract_name=XSS, is_sample=True)
     for text in (
-        metrics.describe_header(m),
-        metrics.describe_notes(m),
-        metrics.describe_quality(m),
-        metrics.describe_attainment(m),
-        metrics.describe_outlook(m),
-        metrics.describe_plan(m),
-        metrics.describe_event_mix(m),
-        metrics.describe_forecast_notes(m),
+        narrative.describe_header(m),
+        narrative.describe_notes(m),
+        narrative.describe_quality(m),
+        narrative.describe_attainment(m),
+        narrative.describe_outlook(m),
+        narrative.describe_plan(m),
+        narrative.describe_event_mix(m),
+        narrative.describe_forecast_notes(m),
     ):
         assert "<script" not in text
-    assert "示例数据" in metrics.describe_header(m)
-    assert "2025 年第 3 季度" in metrics.describe_header(m)
+    assert "示例数据" in narrative.describe_header(m)
+    assert "2025 年第 3 季度" in narrative.describe_header(m)
 
 
 def test_resolve_as_of() -> None:
-    assert metrics.resolve_as_of("2025Q3") == dt.date(2025, 9, 30)
-    assert metrics.resolve_as_of("2025Q4", "2025-11-15") == dt.date(2025, 11, 15)
-    assert metrics.resolve_as_of("", dt.date(2025, 1, 2)) == dt.date(2025, 1, 2)
+    assert bundle.resolve_as_of("2025Q3") == dt.date(2025, 9, 30)
+    assert bundle.resolve_as_of("2025Q4", "2025-11-15") == dt.date(2025, 11, 15)
+    assert bundle.resolve_as_of("", dt.date(2025, 1, 2)) == dt.date(2025, 1, 2)
 
 
 def test_format_share() -> None:
-    assert [metrics.format_share(p) for p in (0, 0.004, 0.5, 0.996, 1)] == [
+    assert [formats.format_share(p) for p in (0, 0.004, 0.5, 0.996, 1)] == [
         "0%",
         "<1%",
         "50%",
@@ -398,7 +415,105 @@ def test_format_share() -> None:
 
 def test_metrics_never_imports_matplotlib() -> None:
     code = (
-        "import sys, qyzj_analytics.reporting.metrics, qyzj_analytics.scoring.assessment;"
+        "import sys, qyzj_analytics.reporting.bundle, qyzj_analytics.reporting.narrative,"
+        " qyzj_analytics.reporting.styles, qyzj_analytics.scoring.assessment;"
         "assert not any(m.startswith('matplotlib') for m in sys.modules), 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The contract's rules in words: every number comes from the loaded contract
+
+
+def renegotiated_contract():
+    """The 2025 contract with other terms: livestreams 8/month, grades 85/75/55, two advances of
+    120,000, offline target 40."""
+    base = load_contract()
+    grades = tuple(
+        dataclasses.replace(g, min_score=m)
+        for g, m in zip(base.grades, (85.0, 75.0, 55.0, 0.0), strict=True)
+    )
+    advances = (
+        Advance("Q1", dt.date(2025, 3, 31), Decimal("120000.00")),
+        Advance("Q2", dt.date(2025, 6, 30), Decimal("120000.00")),
+    )
+    kpis = tuple(
+        dataclasses.replace(k, target=40.0) if k.id == "offline_events" else k for k in base.kpis
+    )
+    return dataclasses.replace(
+        base,
+        livestream_min_per_month=8,
+        grades=grades,
+        advances=advances,
+        kpis=kpis,
+        at_risk_ratio=0.7,
+        unqualified_deduction=Decimal("0.25"),
+    )
+
+
+def contract_texts(m: bundle.Metrics) -> str:
+    """Every paragraph that states a contract term, whitespace removed."""
+    texts = [
+        narrative.describe_kpi_legend(m),
+        narrative.describe_forecast_intro(m),
+        narrative.describe_score_chart(m),
+        narrative.describe_grade_consequences(m),
+        narrative.describe_payment_rule(m),
+        narrative.describe_plan_method(m),
+        narrative.describe_category_rule(),
+        narrative.describe_livestream_rule(m),
+    ]
+    return "".join("".join(t.split()) for t in texts)
+
+
+def test_the_2025_contract_in_words(sample_metrics: bundle.Metrics) -> None:
+    text = contract_texts(sample_metrics)
+    for phrase in (
+        "90分及以上优秀，80–89分良好，60–79分合格，60分以下不合格",
+        "优秀、良好可续签；合格由采购人决定是否续签；不合格不续签，且全年扣减合同总价的20%",
+        "合同总价468,333元中，300,000元为预付款（Q1、Q2、Q3各100,000元）",
+        "优秀全额支付；良好、合格按（基础分+奖励分）/100的比例支付；不合格时全年只付合同总价的80%",
+        "只影响良好、合格档的补助金额",
+        "**预警**=达到应达进度的80%以上；**落后**=不足80%",
+        "有90%的把握",
+        "合同期末（12月31日）",
+        "每月在线直播不少于6场",
+        "优先顺序为：小微你好→小微园→联盟→政策→其他",
+    ):
+        assert phrase in text, phrase
+
+
+def test_a_renegotiated_contract_in_words(sample_metrics: bundle.Metrics) -> None:
+    contract = renegotiated_contract()
+    m = dataclasses.replace(sample_metrics, terms=ContractTerms.of(contract))
+    text = contract_texts(m)
+    for phrase in (
+        "8场",
+        "85分",
+        "85分及以上优秀，75–84分良好，55–74分合格，55分以下不合格",
+        "240,000元为预付款（Q1、Q2各120,000元）",
+        "扣减合同总价的25%",
+        "只付合同总价的75%",
+        "达到应达进度的70%以上",
+    ):
+        assert phrase in text, phrase
+    for stale in ("不少于6场", "90分及以上", "30万元", "300,000", "60分以下", "80%", "20%"):
+        assert stale not in text, stale
+
+
+def test_renegotiated_contract_from_yaml(tmp_path: Path) -> None:
+    source = resources.files("qyzj_analytics.contract").joinpath("2025.yaml").read_text("utf-8")
+    variant = source.replace("min_online_per_month: 6", "min_online_per_month: 8")
+    assert variant != source
+    path = tmp_path / "variant.yaml"
+    path.write_text(variant, encoding="utf-8")
+    terms = ContractTerms.of(load_contract(path))
+    assert terms.livestream_min_per_month == 8
+    assert ContractTerms.from_json(json.loads(json.dumps(terms.to_json()))) == terms
+
+
+def test_plan_method_states_the_planner_setting(sample_metrics: bundle.Metrics) -> None:
+    m = dataclasses.replace(sample_metrics, forecast=None)
+    text = "".join(narrative.describe_plan_method(m).split())
+    assert f"有{formats.format_ratio(TARGET_PROBABILITY)}的把握" in text

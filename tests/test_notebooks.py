@@ -12,7 +12,10 @@ import nbformat
 import pytest
 from conftest import write_csv
 
-from qyzj_analytics.reporting import metrics
+from qyzj_analytics.contract.model import load_contract
+from qyzj_analytics.forecast.plan import TARGET_PROBABILITY
+from qyzj_analytics.formats import format_money, format_ratio
+from qyzj_analytics.reporting import bundle
 from qyzj_analytics.sample.generate import write_sample
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -74,6 +77,30 @@ def test_outputs_are_stripped(path: Path) -> None:
     assert nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), 4)) is None
 
 
+def contract_phrases() -> set[str]:
+    """How the bundled contract's numbers would read in prose (whitespace removed)."""
+    c = load_contract()
+    phrases = {f"{g.min_score:g}分" for g in c.grades if g.min_score}
+    phrases |= {f"不少于{c.livestream_min_per_month}场", format_ratio(c.at_risk_ratio)}
+    phrases |= {format_ratio(float(c.unqualified_deduction))}
+    phrases |= {format_ratio(float(1 - c.unqualified_deduction))}
+    phrases |= {format_ratio(TARGET_PROBABILITY)}
+    advances = sum(a.amount for a in c.advances)
+    phrases |= {f"{advances / 10000:g}万元", format_money(advances, 0)}
+    phrases |= {f"{a.amount / 10000:g}万元" for a in c.advances}
+    return phrases
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_states_no_contract_number(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    phrases = contract_phrases()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = "".join(cell.source.split())
+            assert not [p for p in phrases if p in text], cell.source
+
+
 # --------------------------------------------------------------------------------------------
 # Execution on the sample year
 
@@ -89,8 +116,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         [["活动名称", "活动时间", "活动形式"], [XSS, "2025-08-08", None]],
     )
     cache = root / "cache"
-    built = metrics.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000)
-    metrics.save_metrics(built, cache)
+    built = bundle.build_metrics(raw, dt.date(2025, 9, 30), quarter="2025Q3", draws=2000)
+    bundle.save_metrics(built, cache)
     return {"root": root, "raw": raw, "cache": cache, "charts": root / "charts"}
 
 

@@ -209,7 +209,7 @@ def _text(page: str) -> str:
 
 
 def test_kpi_xlsx_neutralises_formula_text(tmp_path: Path) -> None:
-    from qyzj_analytics.reporting.metrics import build_metrics
+    from qyzj_analytics.reporting.bundle import build_metrics
 
     raw = write_tiny_raw(tmp_path / "raw")
     metrics = build_metrics(raw, dt.date(2025, 9, 30), CONTRACT, quarter=QUARTER, draws=500)

@@ -19,7 +19,7 @@ from qyzj_analytics.reporting.charts.style import (
     label_bar_tops,
     make_figure,
 )
-from qyzj_analytics.reporting.metrics import VENN_REGIONS, VENN_SETS
+from qyzj_analytics.reporting.events import VENN_REGIONS, VENN_SETS
 
 
 def _stacked_months(frame: pd.DataFrame, colors: dict[str, str], title: str, ylabel: str) -> Figure:

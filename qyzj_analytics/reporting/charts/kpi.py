@@ -25,7 +25,7 @@ from qyzj_analytics.reporting.charts.style import (
     format_thousands,
     make_figure,
 )
-from qyzj_analytics.reporting.metrics import STATUS_BY_ZH, STATUS_COLORS
+from qyzj_analytics.reporting.styles import STATUS_BY_ZH, STATUS_COLORS
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:

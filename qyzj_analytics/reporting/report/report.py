@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
     from qyzj_analytics.contract.model import Contract
-    from qyzj_analytics.reporting.metrics import Metrics
+    from qyzj_analytics.reporting.bundle import Metrics
 
 EXIT_NOTEBOOK = 4
 EXIT_LOCKED = 5
@@ -395,7 +395,7 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
     Raises:
         DataError: the exports cannot be used.
     """
-    from qyzj_analytics.reporting.metrics import build_metrics, save_metrics
+    from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
 
     metrics = build_metrics(
         options.raw_dir,
@@ -433,7 +433,9 @@ WARM_MODULES = (
     "IPython.display",
     "pandas",
     "matplotlib.pyplot",
-    "qyzj_analytics.reporting.metrics",
+    "qyzj_analytics.reporting.bundle",
+    "qyzj_analytics.reporting.narrative",
+    "qyzj_analytics.reporting.styles",
     "qyzj_analytics.reporting.charts.charts",
 )
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:"]
@@ -1001,7 +1003,7 @@ def write_kpi_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    from qyzj_analytics.reporting.metrics import STATUS_BY_ZH
+    from qyzj_analytics.reporting.styles import STATUS_BY_ZH
 
     bold = Font(bold=True)
     subtitle = f"数据截至 {options.as_of.isoformat()} · 生成于 {dt.date.today().isoformat()}"

@@ -1,0 +1,114 @@
+"""KPI attainment tables: the KPI table, the score summary and the burn-up data.
+
+Aggregates only: one row per KPI, or per day and KPI for the burn-ups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qyzj_analytics.contract.model import Contract
+from qyzj_analytics.dates.periods import elapsed_share
+from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment
+from qyzj_analytics.scoring.kpi import REGISTRY, KpiContext
+
+# KPIs drawn as a burn-up, with the date column that dates each row behind them
+BURNUP_DATE_COLUMNS = {
+    "enterprises_served": "date",
+    "offline_events": "date",
+    "alliance_events": "date",
+    "park_events": "date",
+    "xiaowei_nihao_events": "date",
+    "mingshi_courses": "accepted",
+    "policy_sessions": "date",
+    "institutions_active": "joined",
+    "experts_recruited": "appointed",
+}
+
+
+def kpi_table(assessment: Assessment) -> pd.DataFrame:
+    """One row per KPI (index: KPI id) with Chinese columns, in contract order.
+
+    Columns: 指标, 单位, 实际, 目标, 完成率, 应达进度, 应达完成率, 状态, 权重, 得分. ``完成率`` and
+    ``应达完成率`` are shares of the annual target; ``状态`` is 正常 / 预警 / 落后.
+    """
+    rows = [
+        {
+            "id": k.id,
+            "指标": k.name,
+            "单位": k.unit,
+            "实际": float(k.actual),
+            "目标": float(k.target),
+            "完成率": float(k.attainment),
+            "应达进度": float(k.expected_to_date),
+            "应达完成率": float(k.expected_to_date / k.target) if k.target else 1.0,
+            "状态": STATUS_ZH[k.status],
+            "权重": float(k.weight),
+            "得分": float(k.points),
+        }
+        for k in assessment.kpis
+    ]
+    return pd.DataFrame(rows).set_index("id")
+
+
+def summarize_score(assessment: Assessment) -> dict[str, Any]:
+    """Base score, bonus, grade and the payment if the year closed on today's score (JSON-safe)."""
+    return {
+        "base": float(assessment.base),
+        "bonus": float(assessment.bonus),
+        "grade": assessment.grade,
+        "grade_name": assessment.grade_name,
+        "renewal": RENEWAL_ZH[assessment.renewal],
+        "advances": str(assessment.payment.advances),
+        "subsidy": str(assessment.payment.subsidy),
+        "total": str(assessment.payment.total),
+        "subsidy_full": str(assessment.contract.subsidy_full),
+    }
+
+
+def select_burnup_kpis(contract: Contract) -> list[str]:
+    """Count KPIs paced over the period whose rows carry a date, in contract order."""
+    return [k.id for k in contract.kpis if k.pace == "period" and k.id in BURNUP_DATE_COLUMNS]
+
+
+def cumulative_by_day(ctx: KpiContext, kpi_id: str) -> pd.DataFrame:
+    """Daily and cumulative actual of a count KPI over the whole period, with the target pace.
+
+    Columns: ``date`` (every day of the period), ``daily``, ``cumulative`` (missing after
+    ``as_of``) and ``pace`` (target × elapsed share of the period). Rows behind the KPI that are
+    undated or dated before the period (rosters) count on the first day; on ``as_of`` the
+    cumulative equals the KPI's actual.
+    """
+    contract = ctx.contract
+    start, end = contract.period_start, contract.period_end
+    days = pd.date_range(start, end, freq="D")
+    rows = REGISTRY[kpi_id](ctx).rows
+    dates = (
+        pd.Series([], dtype="datetime64[s]") if rows is None else rows[BURNUP_DATE_COLUMNS[kpi_id]]
+    )
+    dates = dates.fillna(pd.Timestamp(start)).clip(lower=pd.Timestamp(start))
+    daily = dates.dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy("int64")
+    cumulative = np.cumsum(daily).astype(float)
+    cumulative[days > pd.Timestamp(ctx.as_of)] = np.nan
+    target = contract.kpi(kpi_id).target
+    pace = [target * elapsed_share(start, end, d.date()) for d in days]
+    return pd.DataFrame(
+        {
+            "date": days.astype("datetime64[ms]"),
+            "daily": daily,
+            "cumulative": cumulative,
+            "pace": pace,
+        }
+    )
+
+
+def build_burnups(ctx: KpiContext) -> pd.DataFrame:
+    """:func:`cumulative_by_day` of every burn-up KPI in one long frame (``kpi_id`` column)."""
+    parts = [
+        cumulative_by_day(ctx, kpi_id).assign(kpi_id=kpi_id)
+        for kpi_id in select_burnup_kpis(ctx.contract)
+    ]
+    return pd.concat(parts, ignore_index=True)[["kpi_id", "date", "daily", "cumulative", "pace"]]
