@@ -29,7 +29,7 @@ from reporting import (
 
 from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
-from qyzj_analytics.reporting.report.report import (
+from qyzj_analytics.reporting.report.build import (
     ReportOptions,
     execute_notebooks,
     find_unsafe_content,
@@ -458,7 +458,7 @@ def test_report_module_imports_no_heavy_modules() -> None:
     import sys
 
     code = (
-        "import sys, qyzj_analytics.reporting.report.report; "
+        "import sys, qyzj_analytics.reporting.report.build; "
         "print(sorted(m for m in ('pandas', 'matplotlib', 'papermill', 'nbconvert') "
         "if m in sys.modules))"
     )

@@ -1109,8 +1109,8 @@ def write_kpi_xlsx(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qyzj_analytics.reporting.report.report …``: the same as ``qyzj report …``."""
-    parser = argparse.ArgumentParser(prog="python -m qyzj_analytics.reporting.report.report")
+    """``python -m qyzj_analytics.reporting.report.build …``: the same as ``qyzj report …``."""
+    parser = argparse.ArgumentParser(prog="python -m qyzj_analytics.reporting.report.build")
     add_report_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
     try:
