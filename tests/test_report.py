@@ -29,17 +29,15 @@ from reporting import (
 
 from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
-from qyzj_analytics.reporting.report.build import (
-    ReportOptions,
-    execute_notebooks,
+from qyzj_analytics.reporting.report.kernels import execute_notebooks
+from qyzj_analytics.reporting.report.options import ReportOptions, resolve_quarter
+from qyzj_analytics.reporting.report.publish import publish
+from qyzj_analytics.reporting.report.render import (
     find_unsafe_content,
     merge_notebooks,
-    neutralize_cell,
-    publish,
     render_html,
-    resolve_quarter,
-    write_kpi_xlsx,
 )
+from qyzj_analytics.reporting.report.workbook import neutralize_cell, write_kpi_xlsx
 
 CONTRACT = load_contract()
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
