@@ -228,6 +228,28 @@ def test_kpi_xlsx_neutralises_formula_text(tmp_path: Path) -> None:
     assert "<f>" not in sheets  # no formula anywhere
 
 
+def test_kpi_xlsx_states_the_contract_numbers(tmp_path: Path) -> None:
+    from qyzj_analytics.reporting.metrics import build_metrics
+
+    raw = write_tiny_raw(tmp_path / "raw")
+    metrics = build_metrics(raw, dt.date(2025, 9, 30), CONTRACT, quarter=QUARTER, draws=500)
+    renegotiated = dataclasses.replace(
+        CONTRACT,
+        at_risk_ratio=0.75,
+        kpis=tuple(dataclasses.replace(k, weight=k.weight * 6 / 5) for k in CONTRACT.kpis),
+    )
+    options = ReportOptions(QUARTER, dt.date(2025, 9, 30), raw, tmp_path / "out")
+    path = write_kpi_xlsx(tmp_path / "kpi.xlsx", options, renegotiated, metrics)
+
+    book = openpyxl.load_workbook(path)
+    texts = [
+        str(c.value) for ws in book for r in ws.iter_rows() for c in r if isinstance(c.value, str)
+    ]
+    assert any("不低于应达进度的 75%" in t for t in texts), texts
+    assert any("各项 KPI 得分之和（0–120）" in t for t in texts), texts
+    assert not any("80%" in t or "0–100" in t for t in texts)
+
+
 def test_publish_replaces_the_previous_folder(tmp_path: Path) -> None:
     target, staging = tmp_path / QUARTER, tmp_path / ".staging"
     for folder, text in ((target, "old"), (staging, "new")):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qyzj_analytics.formats import format_quantity, format_ratio
 from qyzj_analytics.reporting.report.cover import forecast_draws, grade_probabilities
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ def neutralize_cell(value: Any) -> Any:
 
 def _number_format(unit: str) -> str:
     return "0.0%" if unit == "比例" else "#,##0.##"
+
+
+def full_score(contract: Contract) -> float:
+    """The highest base score: the sum of the KPI weights (every target met)."""
+    return float(sum(spec.weight for spec in contract.kpis))
 
 
 def _float(value: Any) -> float | None:
@@ -170,8 +176,11 @@ def write_kpi_xlsx(
     sheet.put(row, 2, "合计", box=True).font = bold
     sheet.put(row, 10, float(table["权重"].sum()), "0.00", box=True).font = bold
     sheet.put(row, 11, float(metrics.score["base"]), "0.00", box=True).font = bold
+    at_risk = format_ratio(contract.at_risk_ratio)
     sheet.put(
-        row + 2, 1, "进度状态：正常 = 实际 ≥ 应达进度；预警 = 不低于应达进度的 80%；落后 = 更低。"
+        row + 2,
+        1,
+        f"进度状态：正常 = 实际 ≥ 应达进度；预警 = 不低于应达进度的 {at_risk}；落后 = 更低。",
     )
     sheet.put(row + 3, 1, "本表只含汇总数字，不含任何个人信息（合同五.3）。")
 
@@ -181,8 +190,9 @@ def write_kpi_xlsx(
     )
     sheet.header(4, [("项目", 24), ("数值", 16), ("低值", 16), ("高值", 16), ("说明", 48)])
     score = metrics.score
+    full = format_quantity(full_score(contract), "分")
     lines: list[tuple[str, Any, str | None, Any, Any, str]] = [
-        ("基础分", float(score["base"]), "0.00", None, None, "各项 KPI 得分之和（0–100）"),
+        ("基础分", float(score["base"]), "0.00", None, None, f"各项 KPI 得分之和（0–{full}）"),
         ("奖励分", float(score["bonus"]), "0.00", None, None, "获奖与超额名师优课，不改变档次"),
         ("当前档次", score["grade_name"], None, None, None, str(score["renewal"])),
     ]
