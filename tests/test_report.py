@@ -29,6 +29,7 @@ from reporting import (
 
 from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
+from qyzj_analytics.reporting.report.build import default_notebooks, find_notebooks
 from qyzj_analytics.reporting.report.kernels import execute_notebooks
 from qyzj_analytics.reporting.report.options import ReportOptions, resolve_quarter
 from qyzj_analytics.reporting.report.publish import publish
@@ -86,6 +87,12 @@ def test_resolve_quarter(text: str, today: dt.date, expected: tuple[str, dt.date
 def test_resolve_quarter_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         resolve_quarter(text, CONTRACT, dt.date(2025, 11, 26))
+
+
+def test_checkout_runs_its_own_notebooks() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert default_notebooks() == root / "notebooks"
+    assert find_notebooks() == sorted((root / "notebooks").glob("[0-9]*.ipynb"))
 
 
 @pytest.mark.parametrize(

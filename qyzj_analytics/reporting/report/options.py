@@ -86,7 +86,10 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--notebooks",
         type=Path,
         default=None,
-        help="notebook 文件夹（默认项目的 notebooks/，执行其中以数字开头的 .ipynb）",
+        help=(
+            "notebook 文件夹（默认项目的 notebooks/，安装的包则用包内附带的同一批 notebook；"
+            "执行其中以数字开头的 .ipynb）"
+        ),
     )
     return p
 
