@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
 
-    from qyzj_analytics.reporting.report.report import add_report_parser
+    from qyzj_analytics.reporting.report.options import add_report_parser
 
     add_report_parser(sub)
 
@@ -219,7 +219,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """``qyzj report``: papermill + nbconvert render the quarterly report (see report.py)."""
-    from qyzj_analytics.reporting.report.report import run_report as report
+    from qyzj_analytics.reporting.report.build import run_report as report
 
     return report(args)
 

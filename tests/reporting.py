@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qyzj_analytics.errors import QyzjError
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
-from qyzj_analytics.reporting.report.report import add_report_parser, run_report
+from qyzj_analytics.reporting.report.build import run_report
+from qyzj_analytics.reporting.report.options import add_report_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_NOTEBOOKS = ROOT / "notebooks"

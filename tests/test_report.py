@@ -29,17 +29,16 @@ from reporting import (
 
 from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
-from qyzj_analytics.reporting.report.report import (
-    ReportOptions,
-    execute_notebooks,
+from qyzj_analytics.reporting.report.build import default_notebooks, find_notebooks
+from qyzj_analytics.reporting.report.kernels import execute_notebooks
+from qyzj_analytics.reporting.report.options import ReportOptions, resolve_quarter
+from qyzj_analytics.reporting.report.publish import publish
+from qyzj_analytics.reporting.report.render import (
     find_unsafe_content,
     merge_notebooks,
-    neutralize_cell,
-    publish,
     render_html,
-    resolve_quarter,
-    write_kpi_xlsx,
 )
+from qyzj_analytics.reporting.report.workbook import neutralize_cell, write_kpi_xlsx
 
 CONTRACT = load_contract()
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -88,6 +87,12 @@ def test_resolve_quarter(text: str, today: dt.date, expected: tuple[str, dt.date
 def test_resolve_quarter_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         resolve_quarter(text, CONTRACT, dt.date(2025, 11, 26))
+
+
+def test_checkout_runs_its_own_notebooks() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert default_notebooks() == root / "notebooks"
+    assert find_notebooks() == sorted((root / "notebooks").glob("[0-9]*.ipynb"))
 
 
 @pytest.mark.parametrize(
@@ -228,6 +233,28 @@ def test_kpi_xlsx_neutralises_formula_text(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as zf:
         sheets = "".join(zf.read(n).decode() for n in zf.namelist() if n.endswith(".xml"))
     assert "<f>" not in sheets  # no formula anywhere
+
+
+def test_kpi_xlsx_states_the_contract_numbers(tmp_path: Path) -> None:
+    from qyzj_analytics.reporting.bundle import build_metrics
+
+    raw = write_tiny_raw(tmp_path / "raw")
+    metrics = build_metrics(raw, dt.date(2025, 9, 30), CONTRACT, quarter=QUARTER, draws=500)
+    renegotiated = dataclasses.replace(
+        CONTRACT,
+        at_risk_ratio=0.75,
+        kpis=tuple(dataclasses.replace(k, weight=k.weight * 6 / 5) for k in CONTRACT.kpis),
+    )
+    options = ReportOptions(QUARTER, dt.date(2025, 9, 30), raw, tmp_path / "out")
+    path = write_kpi_xlsx(tmp_path / "kpi.xlsx", options, renegotiated, metrics)
+
+    book = openpyxl.load_workbook(path)
+    texts = [
+        str(c.value) for ws in book for r in ws.iter_rows() for c in r if isinstance(c.value, str)
+    ]
+    assert any("不低于应达进度的 75%" in t for t in texts), texts
+    assert any("各项 KPI 得分之和（0–120）" in t for t in texts), texts
+    assert not any("80%" in t or "0–100" in t for t in texts)
 
 
 def test_publish_replaces_the_previous_folder(tmp_path: Path) -> None:
@@ -458,7 +485,7 @@ def test_report_module_imports_no_heavy_modules() -> None:
     import sys
 
     code = (
-        "import sys, qyzj_analytics.reporting.report.report; "
+        "import sys, qyzj_analytics.reporting.report.build; "
         "print(sorted(m for m in ('pandas', 'matplotlib', 'papermill', 'nbconvert') "
         "if m in sys.modules))"
     )

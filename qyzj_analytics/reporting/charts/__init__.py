@@ -1,6 +1,6 @@
 """Charts for the notebooks and the report: one function per chart, each returning a Figure.
 
-Every function takes library results (frames from :mod:`qyzj_analytics.reporting.metrics`,
+Every function takes library results (frames from the :mod:`qyzj_analytics.reporting` tables,
 forecast frames) and draws one message with Chinese titles and labels. Figures are built with
 :class:`matplotlib.figure.Figure` directly, never through pyplot, so no global figure state leaks
 and nothing is shown twice in a notebook; use :func:`display_chart` there and :func:`save_chart`

@@ -1,0 +1,241 @@
+"""``qyzj report``: the quarterly report, rendered unattended and published atomically.
+
+One run pre-computes the metrics once (clean + assess + forecast) into a cache folder, executes
+the numbered notebooks of ``notebooks/`` with papermill (two at a time, :mod:`.kernels`), merges
+them behind a cover (:mod:`.cover`) into one notebook and renders ``reports/<quarter>/report.html``
+with nbconvert (:mod:`.render`: no code, no parameter cells, every image embedded, no script and
+no external resource), beside ``charts/`` (PNG + SVG written by the notebooks),
+``kpi_<quarter>.xlsx`` (:mod:`.workbook`, aggregates only) and ``notebooks/`` (the executed
+notebooks).
+
+Everything is rendered into a temporary folder inside the output folder and swapped in only when
+every step succeeded (:mod:`.publish`), under a per-quarter lock (:mod:`.lock`), so a failed or
+concurrent run never damages the last good report. Exit codes: see :mod:`.options`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.resources
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qyzj_analytics.errors import QyzjError, UsageError
+from qyzj_analytics.reporting.report.cover import cover_cell
+from qyzj_analytics.reporting.report.kernels import NotebookRunner, load_timings, save_timings
+from qyzj_analytics.reporting.report.lock import lock_quarter
+from qyzj_analytics.reporting.report.options import (
+    NotebookFailed,
+    ReportOptions,
+    add_report_parser,
+    display_path,
+    log,
+    resolve_quarter,
+)
+from qyzj_analytics.reporting.report.publish import publish, remove_stale
+from qyzj_analytics.reporting.report.render import find_unsafe_content, merge_notebooks, render_html
+from qyzj_analytics.reporting.report.workbook import write_kpi_xlsx
+
+if TYPE_CHECKING:
+    from qyzj_analytics.contract.model import Contract
+    from qyzj_analytics.reporting.bundle import Metrics
+
+NOTEBOOK_PATTERN = "[0-9]*.ipynb"
+PACKAGED_NOTEBOOKS = "notebooks"  # the checkout's notebooks/, mapped into this package by the wheel
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``qyzj report``: render and publish one quarter's report; returns the exit code.
+
+    Raises:
+        UsageError: bad quarter, draws or folders (exit 2).
+        DataError: the exports cannot be used (exit 3).
+        NotebookFailed: a notebook failed (exit 4).
+        ReportLocked: another run holds the quarter's lock (exit 5).
+    """
+    from qyzj_analytics.contract.model import load_contract
+
+    if args.draws <= 0:
+        raise UsageError(f"--draws 应为正整数，收到 {args.draws}")
+    if not args.raw.is_dir():
+        raise UsageError(f"原始数据文件夹不存在: {args.raw}")
+    contract = load_contract(args.config)
+    quarter, as_of = resolve_quarter(args.quarter, contract, dt.date.today())
+    options = ReportOptions(
+        quarter=quarter,
+        as_of=as_of,
+        raw_dir=args.raw.resolve(),
+        out_dir=args.out.resolve(),
+        config=args.config.resolve() if args.config else None,
+        draws=args.draws,
+        seed=args.seed,
+        notebooks_dir=args.notebooks.resolve() if args.notebooks else None,
+    )
+    target = build_report(options, contract)
+    print(f"报告已生成: {display_path(target / 'report.html')}")
+    return 0
+
+
+def default_notebooks() -> Path:
+    """Where the report's notebooks are when ``--notebooks`` is not given.
+
+    In a checkout (the folder above the package holds ``pyproject.toml`` and ``notebooks/``) it is
+    the checkout's ``notebooks/``, so an analyst's edit takes effect; in an installed package it is
+    the copy the wheel carries (``qyzj_analytics/reporting/report/notebooks/``).
+    """
+    root = Path(__file__).resolve().parents[3]
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root / "notebooks"
+    packaged = importlib.resources.files("qyzj_analytics.reporting.report") / PACKAGED_NOTEBOOKS
+    return Path(str(packaged))  # papermill reads files: the package is installed as files
+
+
+def find_notebooks(folder: Path | None = None) -> list[Path]:
+    """The report's notebooks: ``[0-9]*.ipynb`` in ``folder``, in name order.
+
+    Args:
+        folder: the notebook folder; None for :func:`default_notebooks`.
+
+    Raises:
+        UsageError: the folder is missing or holds no such notebook.
+    """
+    folder = default_notebooks() if folder is None else folder
+    found = sorted(folder.glob(NOTEBOOK_PATTERN)) if folder.is_dir() else []
+    if not found:
+        raise UsageError(f"在 {folder} 中没有找到以数字开头的 notebook（如 01_data_quality.ipynb）")
+    return found
+
+
+def build_report(options: ReportOptions, contract: Contract) -> Path:
+    """Render the report of ``options.quarter`` and publish it to ``out_dir/<quarter>``.
+
+    Returns:
+        The published folder.
+
+    Raises:
+        DataError: the exports cannot be used (nothing is published).
+        NotebookFailed: a notebook failed; the run is kept in ``out_dir/<quarter>.failed``.
+        ReportLocked: another run holds the quarter's lock.
+    """
+    notebooks = find_notebooks(options.notebooks_dir)
+    out_dir = options.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / options.quarter
+    failed = out_dir / f"{options.quarter}.failed"
+    with lock_quarter(out_dir, options.quarter):
+        remove_stale(out_dir, options.quarter)
+        staging = Path(tempfile.mkdtemp(prefix=f".{options.quarter}.tmp-", dir=out_dir))
+        staging.chmod(0o755)  # mkdtemp makes it private; the published folder is read by others
+        cache = Path(tempfile.mkdtemp(prefix=f".{options.quarter}.cache-", dir=out_dir))
+        try:
+            started = time.perf_counter()
+            charts = staging / "charts"
+            charts.mkdir()
+            with NotebookRunner(notebooks, staging / "notebooks") as runner:  # kernels boot now
+                log(f"[report] {options.quarter}（截至 {options.as_of.isoformat()}）：预计算指标…")
+                metrics = precompute(options, contract, cache)
+                params = notebook_parameters(options, cache, charts)
+                runs = runner.run(params, load_timings(out_dir))
+            errors = [r for r in runs if r.error]
+            if errors:
+                shutil.rmtree(failed, ignore_errors=True)
+                os.replace(staging, failed)
+                first = errors[0]
+                kept = f"上一份成功的报告 {target} 保持不变" if target.exists() else "未发布报告"
+                raise NotebookFailed(
+                    f"notebook {first.name} 运行失败: {first.error}\n"
+                    f"已执行的 notebook 保存在 {failed / 'notebooks'}；{kept}"
+                    + "".join(f"\n另: notebook {r.name}: {r.error}" for r in errors[1:])
+                )
+            log("[report] 合并 notebook 并渲染 HTML…")
+            merged = merge_notebooks(
+                cover_cell(options, contract, metrics), [r.output for r in runs]
+            )
+            merged.metadata["title"] = f"{contract.name} {options.quarter} 季度运营分析报告"
+            page = render_html(merged, staging, sample=options.is_sample)
+            problems = find_unsafe_content(page)
+            if problems:
+                shutil.rmtree(failed, ignore_errors=True)
+                os.replace(staging, failed)
+                raise NotebookFailed(
+                    "报告 HTML 含有脚本或外部资源，未发布: " + "; ".join(problems[:5])
+                )
+            (staging / "report.html").write_text(page, encoding="utf-8")
+            write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
+            check_charts(charts)
+            publish(staging, target)
+            save_timings(out_dir, runs)
+            shutil.rmtree(failed, ignore_errors=True)
+            log(f"[report] 完成，用时 {time.perf_counter() - started:.1f} s")
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_charts(charts: Path) -> None:
+    """Warn (stderr) when the notebooks wrote no chart, or a chart lacks its PNG or SVG."""
+    pngs = {p.stem for p in charts.rglob("*.png")}
+    svgs = {p.stem for p in charts.rglob("*.svg")}
+    if not pngs and not svgs:
+        log("[report] 注意：notebook 没有向 charts/ 写出任何图表")
+    for stem in sorted(pngs ^ svgs):
+        log(f"[report] 注意：图表 {stem} 缺少 PNG 或 SVG 版本")
+
+
+def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metrics:
+    """Clean, assess and forecast once (``metrics.build_metrics``) and cache it for the notebooks.
+
+    Raises:
+        DataError: the exports cannot be used.
+    """
+    from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
+
+    metrics = build_metrics(
+        options.raw_dir,
+        options.as_of,
+        contract,
+        quarter=options.quarter,
+        forecast=True,
+        draws=options.draws,
+        seed=options.seed,
+    )
+    save_metrics(metrics, cache)
+    return metrics
+
+
+def notebook_parameters(options: ReportOptions, cache: Path, charts: Path) -> dict[str, Any]:
+    """The papermill parameters every notebook receives."""
+    return {
+        "quarter": options.quarter,
+        "raw_dir": str(options.raw_dir),
+        "as_of": options.as_of.isoformat(),
+        "config": str(options.config) if options.config else "",
+        "seed": options.seed,
+        "draws": options.draws,
+        "cache_dir": str(cache),
+        "charts_dir": str(charts),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m qyzj_analytics.reporting.report.build …``: the same as ``qyzj report …``."""
+    parser = argparse.ArgumentParser(prog="python -m qyzj_analytics.reporting.report.build")
+    add_report_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run_report(args)
+    except QyzjError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

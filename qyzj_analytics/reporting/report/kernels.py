@@ -1,0 +1,266 @@
+"""Executing the report's notebooks with papermill in a small pool of warm kernels."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qyzj_analytics.reporting.report.options import log
+
+WORKERS = 2  # the machines have 2 cores; kernel start-up dominates a notebook's run
+KERNEL = "python3"
+CELL_TIMEOUT = 900  # seconds per cell: a scheduled run must not hang forever
+WARM_MODULES = (
+    "IPython.display",
+    "pandas",
+    "matplotlib.pyplot",
+    "qyzj_analytics.reporting.bundle",
+    "qyzj_analytics.reporting.narrative",
+    "qyzj_analytics.reporting.styles",
+    "qyzj_analytics.reporting.charts",
+    "qyzj_analytics.reporting.charts.fonts",
+)
+# run after the imports, while the metrics are pre-computed: register the CJK font once per kernel
+WARM_CALLS = ("qyzj_analytics.reporting.charts.fonts.setup_fonts()",)
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:"]
+TIMINGS_FILE = ".report-timings.json"
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    name: str
+    output: Path
+    seconds: float
+    error: str | None = None
+
+
+class NotebookRunner:
+    """Executes notebooks with papermill in ``workers`` warm kernels, fed from one queue.
+
+    Kernels are started (and the usual imports loaded into them) as soon as the runner is entered,
+    so their start-up overlaps the metrics pre-computation; :meth:`run` then executes every
+    notebook, longest first (by the previous run's timings). A kernel runs several notebooks in
+    turn and is reset (``get_ipython().reset(new_session=True)``: empty namespace, execution
+    count 1) between them, so each notebook still starts from a clean namespace; a kernel that
+    died is replaced. Every notebook's working directory is its own folder (the process's working
+    directory is never changed, so the threads do not race). A failing notebook does not stop the
+    others; its executed copy keeps the traceback.
+    """
+
+    def __init__(self, notebooks: Sequence[Path], out_dir: Path, workers: int = WORKERS) -> None:
+        import queue
+
+        self.notebooks = list(notebooks)
+        self.out_dir = out_dir
+        self.cwd = self.notebooks[0].parent
+        self.workers = max(1, min(workers, len(self.notebooks)))
+        self._queue: queue.Queue[tuple[int, Path]] = queue.Queue()
+        self._go = threading.Event()
+        self._abort = False
+        self._parameters: dict[str, Any] = {}
+        self._results: dict[int, NotebookRun] = {}
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"qyzj-report-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+
+    def __enter__(self) -> NotebookRunner:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._abort = not self._go.is_set()
+        self._go.set()
+        for thread in self._threads:
+            thread.join()
+
+    def run(self, parameters: dict[str, Any], timings: dict[str, float]) -> list[NotebookRun]:
+        """Execute every notebook with ``parameters``; results in notebook order."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        order = sorted(
+            enumerate(self.notebooks),
+            key=lambda item: -timings.get(item[1].name, estimate_seconds(item[1])),
+        )
+        for item in order:
+            self._queue.put(item)
+        self._parameters = parameters
+        log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
+        self._go.set()
+        for thread in self._threads:
+            thread.join()
+        return [self._results[i] for i in range(len(self.notebooks))]
+
+    def _work(self) -> None:
+        import asyncio
+        import queue
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # nbclient's run_sync uses this thread's loop
+        km = None
+        try:
+            km = _start_kernel(loop, self.cwd)
+            self._go.wait()
+            fresh = True
+            while not self._abort:
+                try:
+                    index, path = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                started = time.perf_counter()
+                output = self.out_dir / path.name
+                try:
+                    if km is not None and not fresh:
+                        km = _reset_kernel(loop, km, self.cwd)
+                    result = execute_notebook(path, output, self._parameters, km=km)
+                except Exception as exc:  # never lose a notebook's result
+                    elapsed = time.perf_counter() - started
+                    result = NotebookRun(path.name, output, elapsed, f"{type(exc).__name__}: {exc}")
+                fresh = False
+                with self._lock:
+                    self._results[index] = result
+                    state = "完成" if result.error is None else "失败"
+                    log(
+                        f"[report] [{len(self._results)}/{len(self.notebooks)}] {path.name} "
+                        f"{state}（{result.seconds:.1f} s）"
+                    )
+        finally:
+            if km is not None:
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(asyncio.wait_for(km.shutdown_kernel(now=True), 15))
+            loop.close()
+
+
+def _start_kernel(loop: Any, cwd: Path) -> Any | None:
+    """A started, warmed ``AsyncKernelManager`` in ``cwd``; None if it cannot start (papermill
+    then starts its own kernel and reports the problem as the notebook's failure)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name=KERNEL)
+    try:
+        loop.run_until_complete(km.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGS))
+        warm = "\n".join(
+            [f"try:\n    import {m}\nexcept Exception:\n    pass" for m in WARM_MODULES]
+            + [f"try:\n    {call}\nexcept Exception:\n    pass" for call in WARM_CALLS]
+        )
+        _run_silently(loop, km, warm)
+    except Exception as exc:
+        log(f"[report] 注意：无法预先启动内核（{type(exc).__name__}: {exc}），改由 papermill 启动")
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(km.shutdown_kernel(now=True))
+        return None
+    return km
+
+
+def _run_silently(loop: Any, km: Any, code: str, timeout: float = 120) -> None:
+    """Run ``code`` in the kernel without output or history (a short-lived client)."""
+
+    async def run() -> None:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            await kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout, output_hook=lambda m: None
+            )
+        finally:
+            kc.stop_channels()
+
+    loop.run_until_complete(run())
+
+
+def _reset_kernel(loop: Any, km: Any, cwd: Path) -> Any | None:
+    """Empty the kernel's namespace for the next notebook; replace the kernel if it died."""
+    try:
+        alive = loop.run_until_complete(km.is_alive())
+        if alive:
+            _run_silently(loop, km, "get_ipython().reset(new_session=True)", timeout=60)
+            return km
+    except Exception:  # an unresponsive kernel is replaced
+        pass
+    with contextlib.suppress(Exception):
+        loop.run_until_complete(km.shutdown_kernel(now=True))
+    return _start_kernel(loop, cwd)
+
+
+def estimate_seconds(notebook: Path) -> float:
+    """A rough cost of a notebook never timed here: charts dominate, so count them.
+
+    Used to start the longest notebooks first on a first run (later runs use real timings).
+    ``save_burnup_charts`` writes one chart per count KPI, so it weighs like several.
+    """
+    try:
+        source = notebook.read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    return 0.1 + 0.3 * source.count("display_chart(") + 1.5 * source.count("save_burnup_charts(")
+
+
+def load_timings(out_dir: Path) -> dict[str, float]:
+    """Seconds each notebook took in the previous successful run (empty when unknown)."""
+    try:
+        data = json.loads((out_dir / TIMINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def save_timings(out_dir: Path, runs: Sequence[NotebookRun]) -> None:
+    """Remember each notebook's duration, to start the longest first next time."""
+    with contextlib.suppress(OSError):
+        data = {**load_timings(out_dir), **{r.name: round(r.seconds, 2) for r in runs}}
+        fd, tmp = tempfile.mkstemp(prefix=f"{TIMINGS_FILE}.", dir=out_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, out_dir / TIMINGS_FILE)
+
+
+def execute_notebooks(
+    notebooks: Sequence[Path], out_dir: Path, parameters: dict[str, Any], workers: int = WORKERS
+) -> list[NotebookRun]:
+    """Execute ``notebooks`` with papermill, ``workers`` at a time (see :class:`NotebookRunner`)."""
+    with NotebookRunner(notebooks, out_dir, workers) as runner:
+        return runner.run(parameters, {})
+
+
+def execute_notebook(
+    source: Path, output: Path, parameters: dict[str, Any], km: Any | None = None
+) -> NotebookRun:
+    """Execute one notebook with papermill (in kernel ``km`` if given); failures are returned."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=CELL_TIMEOUT,
+            resources={"metadata": {"path": str(source.parent)}},  # the kernel's cwd
+            extra_arguments=KERNEL_ARGS,
+            km=km,
+        )
+    except PapermillExecutionError as exc:
+        error = (
+            f"单元格 cell index {exc.cell_index}（从 0 起算，含 papermill 注入的参数单元格；"
+            f"执行序号 [{exc.exec_count}]）出错 {exc.ename}: {exc.evalue}"
+        )
+    except Exception as exc:  # a dead kernel, a timeout, an unreadable notebook
+        error = f"{type(exc).__name__}: {exc}"
+    return NotebookRun(source.name, output, time.perf_counter() - started, error)

@@ -1,0 +1,128 @@
+"""What one ``qyzj report`` run renders: its options, command line, quarter and exit codes.
+
+Exit codes: 0 ok, 2 bad arguments, 3 bad input data, 4 a notebook failed (the failed run is kept
+in ``reports/<quarter>.failed/``), 5 another run holds the quarter's lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, quarter_end
+from qyzj_analytics.errors import QyzjError, UsageError
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.ingest.discover import is_sample_folder
+
+if TYPE_CHECKING:
+    from qyzj_analytics.contract.model import Contract
+
+EXIT_NOTEBOOK = 4
+EXIT_LOCKED = 5
+
+
+class NotebookFailed(QyzjError):
+    """A notebook raised, or the report would embed unsafe content (exit code 4)."""
+
+    exit_code = EXIT_NOTEBOOK
+
+
+class ReportLocked(QyzjError):
+    """Another run is writing the same quarter's report (exit code 5)."""
+
+    exit_code = EXIT_LOCKED
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What one ``qyzj report`` run renders, and where."""
+
+    quarter: str
+    as_of: dt.date
+    raw_dir: Path
+    out_dir: Path
+    config: Path | None = None
+    draws: int = DEFAULT_DRAWS
+    seed: int = DEFAULT_SEED
+    notebooks_dir: Path | None = None  # None: the checkout's notebooks/, else the packaged copy
+
+    @property
+    def is_sample(self) -> bool:
+        """True when the raw folder is the generated sample (it holds the marker file)."""
+        return is_sample_folder(self.raw_dir)
+
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``qyzj report`` to the ``qyzj`` sub-command parsers; returns its parser."""
+    p = subparsers.add_parser(
+        "report",
+        help="生成季度报告（HTML + 图表 + KPI 表格）",
+        description=(
+            "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html、charts/、"
+            "kpi_<季度>.xlsx 与 notebooks/。退出码：0 成功，2 参数错误，3 输入数据有问题，"
+            "4 某个 notebook 运行失败，5 同一季度的报告正在由另一次运行生成。"
+        ),
+    )
+    p.add_argument(
+        "--quarter",
+        required=True,
+        help="季度，如 2025Q3；auto 表示合同期内最近一个已结束的季度",
+    )
+    p.add_argument("--raw", type=Path, default=Path("data/raw"), help="原始导出文件夹 (data/raw)")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="报告输出文件夹 (reports)")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+    p.add_argument(
+        "--draws", type=int, default=DEFAULT_DRAWS, help=f"预测模拟次数（默认 {DEFAULT_DRAWS}）"
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
+    )
+    p.add_argument(
+        "--notebooks",
+        type=Path,
+        default=None,
+        help=(
+            "notebook 文件夹（默认项目的 notebooks/，安装的包则用包内附带的同一批 notebook；"
+            "执行其中以数字开头的 .ipynb）"
+        ),
+    )
+    return p
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it, else as is."""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
+def log(message: str) -> None:
+    """A progress line of the report on stderr (stdout carries only the result)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def resolve_quarter(text: str, contract: Contract, today: dt.date) -> tuple[str, dt.date]:
+    """The quarter label (``2025Q3``) and its as-of date (last day, capped to the period end).
+
+    ``auto`` is the latest quarter of the contract period that has ended by ``today``.
+
+    Raises:
+        UsageError: not ``auto`` nor ``YYYYQn``, or a quarter outside the contract period.
+    """
+    start, end = contract.period_start, contract.period_end
+    if text.strip().lower() == "auto":
+        year, q = latest_ended_quarter(start, end, today)
+    else:
+        year, q = parse_quarter(text)
+    last = quarter_end(year, q)
+    first = dt.date(year, 3 * q - 2, 1)
+    if last < start or first > end:
+        raise UsageError(
+            f"季度 {year}Q{q} 不在合同服务期 {start.isoformat()} 至 {end.isoformat()} 内"
+        )
+    return f"{year}Q{q}", min(last, end)
