@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qyzj_analytics.errors import QyzjError, UsageError
-from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.forecast.settings import (
+    BACKTEST_DRAWS,
+    BACKTEST_SEED,
+    BACKTEST_YEARS,
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+)
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
@@ -84,9 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
-    p.add_argument("--years", type=_positive, default=200, help="模拟年数（默认 200）")
-    p.add_argument("--draws", type=_positive, default=2_000, help="每次预测的模拟次数（默认 2000）")
-    p.add_argument("--seed", type=int, default=7, help="随机种子（默认 7）")
+    p.add_argument(
+        "--years", type=_positive, default=BACKTEST_YEARS, help=f"模拟年数（默认 {BACKTEST_YEARS}）"
+    )
+    p.add_argument(
+        "--draws",
+        type=_positive,
+        default=BACKTEST_DRAWS,
+        help=f"每次预测的模拟次数（默认 {BACKTEST_DRAWS}）",
+    )
+    p.add_argument(
+        "--seed", type=int, default=BACKTEST_SEED, help=f"随机种子（默认 {BACKTEST_SEED}）"
+    )
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
 

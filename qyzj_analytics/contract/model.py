@@ -91,6 +91,11 @@ class Contract:
         raise KeyError(kpi_id)
 
     @property
+    def full_score(self) -> float:
+        """The base score of a year with every target met: the sum of the KPI weights."""
+        return float(sum((k.weight for k in self.kpis), Fraction(0)))
+
+    @property
     def subsidy_full(self) -> Decimal:
         """What is left of the total after the advances: the 运维补助资金."""
         return self.total - sum((a.amount for a in self.advances), Decimal(0))

@@ -20,15 +20,18 @@ from qyzj_analytics.dates.periods import quarter_end
 from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
 from qyzj_analytics.forecast.methods import SIMULATED_KPIS
 from qyzj_analytics.forecast.result import run_forecast
-from qyzj_analytics.forecast.settings import QUANTILES, quantiles
+from qyzj_analytics.forecast.settings import (
+    BACKTEST_DRAWS,
+    BACKTEST_SEED,
+    BACKTEST_YEARS,
+    QUANTILES,
+    quantiles,
+)
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 from qyzj_analytics.scoring.score import base_score, score_points
 
 # Backtest settings (not contract numbers).
-DEFAULT_YEARS = 200
-DEFAULT_DRAWS = 2_000
-DEFAULT_SEED = 7
 COVERAGE_GOAL = (0.70, 0.90)
 
 
@@ -62,9 +65,9 @@ class BacktestResult:
 
 
 def run_backtest(
-    years: int = DEFAULT_YEARS,
-    draws: int = DEFAULT_DRAWS,
-    seed: int = DEFAULT_SEED,
+    years: int = BACKTEST_YEARS,
+    draws: int = BACKTEST_DRAWS,
+    seed: int = BACKTEST_SEED,
     contract: Contract | None = None,
     quarters: tuple[int, ...] = (1, 2, 3),
 ) -> BacktestResult:

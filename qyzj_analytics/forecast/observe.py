@@ -14,7 +14,7 @@ from qyzj_analytics.scoring.kpi import (
     activities_to_date,
     classify_appeals,
     compute_actuals,
-    in_period,
+    events_to_date,
     online_per_month,
     publications_per_week,
 )
@@ -68,7 +68,7 @@ def observe(ctx: KpiContext, results: Mapping[str, KpiActual] | None = None) -> 
         online_month=online_per_month(ctx),
         appeals=rows(APPEALS_KPI, lambda: classify_appeals(ctx.tables["appeals"], ctx)),
         weeks=rows(COVERAGE_KPI, lambda: publications_per_week(ctx)),
-        publications=in_period(ctx.tables["publications"], "date", ctx),
-        services=rows(SERVICES_KPI, lambda: in_period(ctx.tables["services"], "date", ctx)),
-        courses=rows(COURSES_KPI, lambda: in_period(ctx.tables["courses"], "accepted", ctx)),
+        publications=events_to_date(ctx, "publications"),
+        services=rows(SERVICES_KPI, lambda: events_to_date(ctx, "services")),
+        courses=rows(COURSES_KPI, lambda: events_to_date(ctx, "courses")),
     )

@@ -14,6 +14,7 @@ from qyzj_analytics.forecast.horizon import Horizon
 from qyzj_analytics.forecast.methods import APPEALS_KPI, COVERAGE_KPI, LIVESTREAM_KPI
 from qyzj_analytics.forecast.observe import Observed
 from qyzj_analytics.forecast.settings import QUANTILES
+from qyzj_analytics.formats import SHARE_UNIT
 from qyzj_analytics.scoring.kpi import KpiContext
 from qyzj_analytics.scoring.score import (
     CENT,
@@ -82,7 +83,7 @@ def required_pace(
         if need > final_weeks - done or weeks == 0:
             return None, "周有发布"
         return need / weeks, "周有发布"
-    if spec.unit == "比例" or weeks == 0:
+    if spec.unit == SHARE_UNIT or weeks == 0:
         return None, spec.unit
     return (spec.target - actual) / weeks, spec.unit
 

@@ -1,4 +1,5 @@
-"""Defaults of the year-end forecast and its one quantile definition (tables, charts, JSON)."""
+"""Defaults of the year-end forecast and the backtest, and the one quantile definition (tables,
+charts, JSON)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import numpy as np
 DEFAULT_DRAWS = 20_000
 DEFAULT_SEED = 2025
 QUANTILES = (0.1, 0.5, 0.9)
+# `qyzj backtest`: simulated years, draws per forecast, seed
+BACKTEST_YEARS = 200
+BACKTEST_DRAWS = 2_000
+BACKTEST_SEED = 7
 
 
 def quantiles(values: np.ndarray) -> tuple[float, float, float]:

@@ -12,21 +12,24 @@ import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.dates.periods import elapsed_share
+from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment
-from qyzj_analytics.scoring.kpi import REGISTRY, KpiContext
+from qyzj_analytics.scoring.kpi import KPI_TABLES, REGISTRY, KpiContext
 
-# KPIs drawn as a burn-up, with the date column that dates each row behind them
-BURNUP_DATE_COLUMNS = {
-    "enterprises_served": "date",
-    "offline_events": "date",
-    "alliance_events": "date",
-    "park_events": "date",
-    "xiaowei_nihao_events": "date",
-    "mingshi_courses": "accepted",
-    "policy_sessions": "date",
-    "institutions_active": "joined",
-    "experts_recruited": "appointed",
-}
+# KPIs drawn as a burn-up, with the column that dates each row behind them (the dating column
+# of the table the KPI counts)
+BURNUP_KPIS = (
+    "enterprises_served",
+    "offline_events",
+    "alliance_events",
+    "park_events",
+    "xiaowei_nihao_events",
+    "mingshi_courses",
+    "policy_sessions",
+    "institutions_active",
+    "experts_recruited",
+)
+BURNUP_DATE_COLUMNS = {k: TABLES[KPI_TABLES[k]].dated_by for k in BURNUP_KPIS}
 
 
 def kpi_table(assessment: Assessment) -> pd.DataFrame:

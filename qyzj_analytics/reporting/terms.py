@@ -35,7 +35,7 @@ class ContractTerms:
             grades=tuple(contract.grades),
             at_risk_ratio=float(contract.at_risk_ratio),
             livestream_min_per_month=int(contract.livestream_min_per_month),
-            full_score=float(sum(k.weight for k in contract.kpis)),
+            full_score=contract.full_score,
             total=contract.total,
             advances=tuple(contract.advances),
             subsidy_rule=dict(contract.subsidy_rule),

@@ -10,9 +10,8 @@ import calendar
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
-from qyzj_analytics.contract.model import Contract, load_contract
+from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.sample.records import YearRecords
 
 
@@ -171,10 +170,3 @@ def compute_year_end(records: YearRecords, contract: Contract) -> dict[str, floa
         "staff_total": float(len(staff)),
         "staff_qualified_share": sum(qualified(s[3], s[4]) for s in staff) / len(staff),
     }
-
-
-def __getattr__(name: str) -> Any:
-    """``KPI_IDS``: the KPI ids of the bundled contract, read on first use (no I/O at import)."""
-    if name == "KPI_IDS":
-        return tuple(spec.id for spec in load_contract().kpis)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

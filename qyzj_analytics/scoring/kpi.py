@@ -20,6 +20,7 @@ from qyzj_analytics.dates.periods import elapsed_months, elapsed_weeks
 from qyzj_analytics.errors import ConfigError
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.parse import normalize_text, parse_distinct
+from qyzj_analytics.ingest.schemas import TABLES
 
 if TYPE_CHECKING:
     from qyzj_analytics.ingest.pipeline import Prepared
@@ -57,13 +58,15 @@ class KpiActual:
 
 KpiFunction = Callable[[KpiContext], KpiActual]
 REGISTRY: dict[str, KpiFunction] = {}
+KPI_TABLES: dict[str, str] = {}  # KPI id → the table whose rows it counts
 
 
-def kpi(kpi_id: str) -> Callable[[KpiFunction], KpiFunction]:
-    """Register the function computing KPI ``kpi_id``."""
+def kpi(kpi_id: str, table: str) -> Callable[[KpiFunction], KpiFunction]:
+    """Register the function computing KPI ``kpi_id`` from the rows of ``table``."""
 
     def register(func: KpiFunction) -> KpiFunction:
         REGISTRY[kpi_id] = func
+        KPI_TABLES[kpi_id] = table
         return func
 
     return register
@@ -120,11 +123,23 @@ def on_or_before(frame: pd.DataFrame, column: str, ctx: KpiContext) -> pd.DataFr
     return frame.loc[dates.isna() | (dates <= pd.Timestamp(ctx.as_of))]
 
 
+def events_to_date(ctx: KpiContext, table: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows of event ``table`` (or ``frame``, derived from it) dated in the period up to
+    ``as_of``, by the table's dating column (``TableSpec.dated_by``)."""
+    rows = ctx.tables[table] if frame is None else frame
+    return in_period(rows, TABLES[table].dated_by, ctx)
+
+
+def roster_to_date(ctx: KpiContext, table: str) -> pd.DataFrame:
+    """Rows of roster ``table`` dated on or before ``as_of`` (undated rows count)."""
+    return on_or_before(ctx.tables[table], TABLES[table].dated_by, ctx)
+
+
 def activities_to_date(ctx: KpiContext) -> pd.DataFrame:
     """Classified activities in the period up to ``as_of`` (computed once per context)."""
     if "activities_to_date" not in ctx.cache:
         classified = classify_activities(ctx.tables["activities"], ctx.contract)
-        ctx.cache["activities_to_date"] = in_period(classified, "date", ctx)
+        ctx.cache["activities_to_date"] = events_to_date(ctx, "activities", classified)
     return ctx.cache["activities_to_date"]
 
 
@@ -137,32 +152,32 @@ def _offline(ctx: KpiContext, tag: str | None = None) -> KpiActual:
     return KpiActual(float(len(rows)), rows)
 
 
-@kpi("enterprises_served")
+@kpi("enterprises_served", "services")
 def count_enterprises_served(ctx: KpiContext) -> KpiActual:
     """Service rows (家次) after dedupe, in the period up to as_of."""
-    rows = in_period(ctx.tables["services"], "date", ctx)
+    rows = events_to_date(ctx, "services")
     return KpiActual(float(len(rows)), rows)
 
 
-@kpi("offline_events")
+@kpi("offline_events", "activities")
 def count_offline_events(ctx: KpiContext) -> KpiActual:
     """Offline activities, hybrids included."""
     return _offline(ctx)
 
 
-@kpi("alliance_events")
+@kpi("alliance_events", "activities")
 def count_alliance_events(ctx: KpiContext) -> KpiActual:
     """Offline activities tagged alliance (联盟)."""
     return _offline(ctx, "alliance")
 
 
-@kpi("park_events")
+@kpi("park_events", "activities")
 def count_park_events(ctx: KpiContext) -> KpiActual:
     """Offline activities tagged park (小微园, 小微企业园, 进园)."""
     return _offline(ctx, "park")
 
 
-@kpi("xiaowei_nihao_events")
+@kpi("xiaowei_nihao_events", "activities")
 def count_xiaowei_nihao_events(ctx: KpiContext) -> KpiActual:
     """Offline activities tagged 小微你好."""
     return _offline(ctx, "xiaowei_nihao")
@@ -177,7 +192,7 @@ def online_per_month(ctx: KpiContext) -> pd.Series:
     return counts.reindex(months, fill_value=0).rename("online_events")
 
 
-@kpi("livestream_months")
+@kpi("livestream_months", "activities")
 def count_livestream_months(ctx: KpiContext) -> KpiActual:
     """Months fully elapsed by as_of with at least 6 online (incl. hybrid) activities."""
     c = ctx.contract
@@ -191,17 +206,17 @@ def count_livestream_months(ctx: KpiContext) -> KpiActual:
     return KpiActual(float(rows["reached"].sum()), rows)
 
 
-@kpi("mingshi_courses")
+@kpi("mingshi_courses", "courses")
 def count_mingshi_courses(ctx: KpiContext) -> KpiActual:
     """Courses accepted (录用) in the period on or before as_of."""
-    rows = in_period(ctx.tables["courses"], "accepted", ctx)
+    rows = events_to_date(ctx, "courses")
     return KpiActual(float(len(rows)), rows)
 
 
 def classify_appeals(appeals: pd.DataFrame, ctx: KpiContext) -> pd.DataFrame:
     """Add ``accepted`` and ``closed_by_as_of`` flags to the appeals received in the period."""
     c = ctx.contract
-    rows = in_period(appeals, "received", ctx)
+    rows = events_to_date(ctx, "appeals", appeals)
     status = pd.Series(parse_distinct(rows["status"], normalize_text).values(), index=rows.index)
     accepted = ~status.isin(list(c.not_accepted_statuses))
     closed_date_ok = rows["closed"].isna() | (rows["closed"] <= pd.Timestamp(ctx.as_of))
@@ -209,7 +224,7 @@ def classify_appeals(appeals: pd.DataFrame, ctx: KpiContext) -> pd.DataFrame:
     return rows.assign(accepted=accepted.to_numpy(bool), closed_by_as_of=closed.to_numpy(bool))
 
 
-@kpi("appeal_resolution_rate")
+@kpi("appeal_resolution_rate", "appeals")
 def rate_appeal_resolution(ctx: KpiContext) -> KpiActual:
     """Closed / accepted appeals; 1.0 when none were accepted."""
     rows = classify_appeals(ctx.tables["appeals"], ctx)
@@ -218,7 +233,7 @@ def rate_appeal_resolution(ctx: KpiContext) -> KpiActual:
     return KpiActual(closed / accepted if accepted else 1.0, rows)
 
 
-@kpi("policy_sessions")
+@kpi("policy_sessions", "activities")
 def count_policy_sessions(ctx: KpiContext) -> KpiActual:
     """Activities of any known format tagged policy."""
     acts = activities_to_date(ctx)
@@ -230,7 +245,7 @@ def publications_per_week(ctx: KpiContext) -> pd.DataFrame:
     """Publications per elapsed week (Monday-start weeks whose Sunday ≤ as_of)."""
     c = ctx.contract
     weeks = elapsed_weeks(c.period_start, c.period_end, ctx.as_of)
-    pubs = in_period(ctx.tables["publications"], "date", ctx)
+    pubs = events_to_date(ctx, "publications")
     mondays = (pubs["date"] - pd.to_timedelta(pubs["date"].dt.day_of_week, unit="D")).dt.date
     counts = mondays.value_counts()
     frame = pd.DataFrame({"week_start": weeks})
@@ -238,7 +253,7 @@ def publications_per_week(ctx: KpiContext) -> pd.DataFrame:
     return frame
 
 
-@kpi("info_weekly_coverage")
+@kpi("info_weekly_coverage", "publications")
 def rate_info_weekly_coverage(ctx: KpiContext) -> KpiActual:
     """Share of elapsed weeks with at least one publication (1.0 before the first week ends)."""
     weeks = publications_per_week(ctx)
@@ -249,26 +264,26 @@ def rate_info_weekly_coverage(ctx: KpiContext) -> KpiActual:
 
 def active_institutions(ctx: KpiContext) -> pd.DataFrame:
     """Institutions joined on or before as_of (or undated) whose status is not inactive."""
-    rows = on_or_before(ctx.tables["institutions"], "joined", ctx)
+    rows = roster_to_date(ctx, "institutions")
     status = pd.Series(parse_distinct(rows["status"], normalize_text).values(), index=rows.index)
     return rows.loc[~status.isin(list(ctx.contract.inactive_statuses))]
 
 
-@kpi("institutions_active")
+@kpi("institutions_active", "institutions")
 def count_institutions_active(ctx: KpiContext) -> KpiActual:
     """Active institutions joined on or before as_of (no date → counted)."""
     rows = active_institutions(ctx)
     return KpiActual(float(len(rows)), rows)
 
 
-@kpi("experts_recruited")
+@kpi("experts_recruited", "experts")
 def count_experts_recruited(ctx: KpiContext) -> KpiActual:
     """Experts appointed on or before as_of (no date → counted)."""
-    rows = on_or_before(ctx.tables["experts"], "appointed", ctx)
+    rows = roster_to_date(ctx, "experts")
     return KpiActual(float(len(rows)), rows)
 
 
-@kpi("staff_fulltime_ops")
+@kpi("staff_fulltime_ops", "staff")
 def count_staff_fulltime_ops(ctx: KpiContext) -> KpiActual:
     """Staff marked as full-time operations."""
     staff = ctx.tables["staff"]
@@ -276,7 +291,7 @@ def count_staff_fulltime_ops(ctx: KpiContext) -> KpiActual:
     return KpiActual(float(len(rows)), rows)
 
 
-@kpi("staff_total")
+@kpi("staff_total", "staff")
 def count_staff_total(ctx: KpiContext) -> KpiActual:
     """Staff rows."""
     staff = ctx.tables["staff"]
@@ -293,7 +308,7 @@ def qualified_staff(staff: pd.DataFrame, contract: Contract) -> pd.Series:
     return pd.Series(ok, index=staff.index)
 
 
-@kpi("staff_qualified_share")
+@kpi("staff_qualified_share", "staff")
 def rate_staff_qualified_share(ctx: KpiContext) -> KpiActual:
     """Share of staff qualified by education or title (0 with no staff)."""
     staff = ctx.tables["staff"]

@@ -52,7 +52,7 @@ def score_points(actuals: Mapping[str, ArrayLike], contract: Contract) -> dict[s
 
 
 def base_score(points: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Σ points (0–100), float noise rounded away."""
+    """Σ points (0 to the contract's full score), float noise rounded away."""
     total = sum(np.asarray(p, dtype=float) for p in points.values())
     return np.round(np.asarray(total, dtype=float), _EPS_DIGITS)
 
@@ -104,7 +104,7 @@ def _money(value: Decimal) -> Decimal:
 def compute_payment(grade: str, base: float, bonus: float, contract: Contract) -> Payment:
     """The advances, the subsidy (运维补助资金) and the year's total for one outcome.
 
-    excellent → full subsidy; good/qualified → subsidy × min(1, (base + bonus)/100);
+    excellent → full subsidy; good/qualified → subsidy × min(1, (base + bonus) / full score);
     unqualified → the year pays total × (1 − deduction), so subsidy = that − advances.
 
     >>> from qyzj_analytics.contract.model import load_contract
@@ -117,7 +117,9 @@ def compute_payment(grade: str, base: float, bonus: float, contract: Contract) -
     if rule == "full":
         subsidy = full
     elif rule == "proportional":
-        share = min(Decimal(1), Decimal(repr(round(base + bonus, 6))) / Decimal(100))
+        share = min(
+            Decimal(1), Decimal(repr(round(base + bonus, 6))) / Decimal(repr(contract.full_score))
+        )
         subsidy = full * max(Decimal(0), share)
     elif rule == "deduct":
         subsidy = contract.total * (Decimal(1) - contract.unqualified_deduction) - advances

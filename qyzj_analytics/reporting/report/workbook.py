@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qyzj_analytics.formats import format_quantity, format_ratio
+from qyzj_analytics.formats import SHARE_UNIT, format_quantity, format_ratio
 from qyzj_analytics.reporting.report.cover import forecast_draws, grade_probabilities
 
 if TYPE_CHECKING:
@@ -47,12 +47,7 @@ def neutralize_cell(value: Any) -> Any:
 
 
 def _number_format(unit: str) -> str:
-    return "0.0%" if unit == "比例" else "#,##0.##"
-
-
-def full_score(contract: Contract) -> float:
-    """The highest base score: the sum of the KPI weights (every target met)."""
-    return float(sum(spec.weight for spec in contract.kpis))
+    return "0.0%" if unit == SHARE_UNIT else "#,##0.##"
 
 
 def _float(value: Any) -> float | None:
@@ -190,10 +185,11 @@ def write_kpi_xlsx(
     )
     sheet.header(4, [("项目", 24), ("数值", 16), ("低值", 16), ("高值", 16), ("说明", 48)])
     score = metrics.score
-    full = format_quantity(full_score(contract), "分")
+    full = format_quantity(contract.full_score, "分")
+    bonus_kpi = contract.kpi(contract.bonus_kpi).name
     lines: list[tuple[str, Any, str | None, Any, Any, str]] = [
         ("基础分", float(score["base"]), "0.00", None, None, f"各项 KPI 得分之和（0–{full}）"),
-        ("奖励分", float(score["bonus"]), "0.00", None, None, "获奖与超额名师优课，不改变档次"),
+        ("奖励分", float(score["bonus"]), "0.00", None, None, f"获奖与超额{bonus_kpi}，不改变档次"),
         ("当前档次", score["grade_name"], None, None, None, str(score["renewal"])),
     ]
     draws = forecast_draws(metrics)
