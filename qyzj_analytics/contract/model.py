@@ -1,4 +1,4 @@
-"""The contract config (``contracts/2025.yaml``): targets, rules, keywords, grades and money.
+"""The contract config (``contract/2025.yaml``): targets, rules, keywords, grades and money.
 
 Nothing here knows a number of the contract; it only reads and checks the YAML.
 """
@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ class Contract:
                 return spec
         raise KeyError(kpi_id)
 
-    @property
+    @cached_property
     def full_score(self) -> float:
         """The base score of a year with every target met: the sum of the KPI weights."""
         return float(sum((k.weight for k in self.kpis), Fraction(0)))

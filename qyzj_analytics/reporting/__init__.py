@@ -1,0 +1,1 @@
+"""What the notebooks and the report show: tables, narrative from the contract, styles, charts, the report."""

@@ -1,0 +1,1 @@
+"""Processed tables → KPI actuals, scoring rules, grade, bonus, payment and the assessment of a date."""

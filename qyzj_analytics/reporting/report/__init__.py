@@ -1,0 +1,1 @@
+"""``qyzj report``: papermill in warm kernels, one safe HTML page, the KPI workbook, lock and atomic publish."""
