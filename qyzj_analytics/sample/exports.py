@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from qyzj_analytics.ingest.quality import QUALITY_COLUMNS
 from qyzj_analytics.sample.records import pick
 
 EXPORTED_AT = dt.datetime(2026, 1, 6, 9, 30)  # every file's timestamp (xlsx properties, zip)
@@ -202,20 +203,7 @@ class Tally:
     """The counts a correct cleaner should report, kept while writing."""
 
     quality: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {
-            t: dict.fromkeys(
-                (
-                    "rows_read",
-                    "rows_kept",
-                    "rows_rejected",
-                    "duplicates",
-                    "summary_rows",
-                    "blank_rows",
-                ),
-                0,
-            )
-            for t in TABLES
-        }
+        default_factory=lambda: {t: dict.fromkeys(QUALITY_COLUMNS, 0) for t in TABLES}
     )
 
     def add(self, table: str, **counts: int) -> None:
