@@ -1,5 +1,6 @@
 # qyzj-analytics — `make` alone lists the targets. Every target that needs Python creates .venv
-# and installs the package from pyproject.toml first (idempotent: re-installs when it changes).
+# and installs exactly the locked versions (uv.lock) first; it re-installs when pyproject.toml or
+# the lock changes. uv comes from PATH, or is bootstrapped once with pip into .tools/.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -7,22 +8,46 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
 RAW ?= data/raw
 SAMPLE_RAW := data/sample/raw
 QUARTER ?= auto
 
-.PHONY: help install test lint format report sample lab bench clean-venv
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
+# uv uses the Python it finds (never downloads one) and syncs into .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+EXPORT_FLAGS := --frozen --all-extras --no-emit-project --no-hashes --format requirements.txt
+
+.PHONY: help install test lint format report sample lab lock bench clean-venv
 
 help: ## 显示所有命令 (list targets)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(TOOLS)/bin/uv:
+	@echo "首次使用：用 pip 安装 uv $(UV_VERSION) 到 $(TOOLS)/ (bootstrap uv)"
+	@$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --disable-pip-version-check --progress-bar on "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@echo "安装锁定的依赖到 $(VENV) (uv sync --frozen)…"
+	@# a venv made by plain `python -m venv` carries seed packages uv would keep: start afresh
+	@grep -qs '^uv = ' $(VENV)/pyvenv.cfg || rm -rf $(VENV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	@rm -f $(LAB_STAMP)
 	@touch $(STAMP)
 
-install: $(STAMP) ## 创建 .venv 并安装本项目及开发依赖 (idempotent)
+$(LAB_STAMP): $(STAMP)
+	$(UV) sync --frozen --extra dev --extra lab --python $(PYTHON)
+	@touch $(LAB_STAMP)
+
+install: $(STAMP) ## 创建 .venv 并按 uv.lock 安装本项目及开发依赖 (idempotent)
+
+lock: | $(UV) ## 更新锁文件 uv.lock 与导出的 requirements.lock.txt（pip/conda 用）
+	$(UV) lock --python $(PYTHON)
+	$(UV) export $(EXPORT_FLAGS) -o requirements.lock.txt
 
 test: install ## 运行全部测试 (pytest)
 	$(BIN)/python -m pytest
@@ -48,13 +73,12 @@ report: install ## 生成最近一个已结束季度的报告（data/raw 为空�
 	fi; \
 	$(BIN)/qyzj report --quarter $(QUARTER) --raw "$$raw"
 
-lab: install ## 启动 JupyterLab 打开 notebooks/（首次会安装 jupyterlab）
-	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev,lab]"
+lab: $(LAB_STAMP) ## 启动 JupyterLab 打开 notebooks/（首次会安装锁定版本的 jupyterlab）
 	@[ -d $(SAMPLE_RAW) ] || $(BIN)/qyzj sample --out $(SAMPLE_RAW)  # the notebooks' default raw_dir
 	$(BIN)/python -m jupyter lab notebooks/
 
 bench: install ## 运行性能基准 (bench/)
 	$(BIN)/python bench/run.py
 
-clean-venv: ## 删除 .venv
-	rm -rf $(VENV)
+clean-venv: ## 删除 .venv 和 .tools
+	rm -rf $(VENV) $(TOOLS)
