@@ -12,6 +12,8 @@ LAB_STAMP := $(VENV)/.installed-lab
 RAW ?= data/raw
 SAMPLE_RAW := data/sample/raw
 QUARTER ?= auto
+# Jupyter refuses to start as root ("Running as root is not recommended") unless told to
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -75,7 +77,7 @@ report: install ## 生成最近一个已结束季度的报告（data/raw 为空�
 
 lab: $(LAB_STAMP) ## 启动 JupyterLab 打开 notebooks/（首次会安装锁定版本的 jupyterlab）
 	@[ -d $(SAMPLE_RAW) ] || $(BIN)/qyzj sample --out $(SAMPLE_RAW)  # the notebooks' default raw_dir
-	$(BIN)/python -m jupyter lab notebooks/
+	$(BIN)/python -m jupyter lab $(LAB_FLAGS) notebooks/
 
 bench: install ## 运行性能基准 (bench/)
 	$(BIN)/python bench/run.py

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qyzj_analytics.console import json_text, protect_streams
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.forecast.settings import (
     BACKTEST_DRAWS,
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``qyzj``; returns the exit code."""
+    protect_streams()  # a GBK console (Windows scheduled task) prints "?" instead of crashing
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -181,7 +182,7 @@ def run_kpi(args: argparse.Namespace) -> int:
                 print(rows.to_string(index=False))
         return EXIT_OK
     if args.json:
-        print(json.dumps(assessment_to_dict(result), ensure_ascii=False, indent=2))
+        print(json_text(assessment_to_dict(result)))
     else:
         print(format_assessment(result))
     return EXIT_OK
@@ -199,7 +200,7 @@ def run_forecast(args: argparse.Namespace) -> int:
         KpiContext.of(prepared, contract, args.as_of), draws=args.draws, seed=args.seed
     )
     if args.json:
-        print(json.dumps(outlook_to_dict(result), ensure_ascii=False, indent=2))
+        print(json_text(outlook_to_dict(result)))
     else:
         print(format_outlook(result))
     return EXIT_OK
@@ -213,7 +214,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     contract = _contract(args)
     result = backtest(years=args.years, draws=args.draws, seed=args.seed, contract=contract)
     if args.json:
-        print(json.dumps(backtest_to_dict(result), ensure_ascii=False, indent=2))
+        print(json_text(backtest_to_dict(result)))
     else:
         print(format_backtest(result, contract))
     return EXIT_OK

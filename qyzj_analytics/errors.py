@@ -6,6 +6,7 @@ row and column it concerns; the CLI prints it without a traceback.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -31,10 +32,14 @@ class Location:
     column: str | None = None
 
     def describe(self) -> str:
-        """Human-readable location, e.g. ``文件 a.xlsx, 工作表 1月, 第 5 行, 列 活动时间``."""
+        """Human-readable location, e.g. ``文件 a.xlsx, 工作表 1月, 第 5 行, 列 活动时间``.
+
+        The file is named with this system's separator (``2025\\活动.xlsx`` on Windows), though
+        :attr:`file` keeps the raw folder's portable ``/`` form the processed data records.
+        """
         parts = []
         if self.file:
-            parts.append(f"文件 {self.file}")
+            parts.append(f"文件 {self.file.replace('/', os.sep)}")
         if self.sheet:
             parts.append(f"工作表 {self.sheet}")
         if self.row is not None:
