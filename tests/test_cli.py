@@ -216,3 +216,12 @@ def test_far_dates_in_exports_and_facts_count_nowhere(
     assert data["score"]["bonus"] == 0
     assert main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", "50"]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_explain_after_the_period_says_which_date_it_used(
+    raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["kpi", "--raw", str(raw), "--as-of", "2026-01-15", "--explain", "park_events"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2026-01-15" in out and "2025-12-31" in out and "柳市小微园" in out
