@@ -25,6 +25,7 @@ from qyzj_analytics.forecast.settings import (
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
+AS_OF_HELP = "截至日期，如 2025-09-30、2025/9/30 或 2025年9月30日；晚于合同服务期结束按结束日计"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,10 +35,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _date(text: str) -> dt.date:
+    from qyzj_analytics.ingest.parse import parse_whole_date
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD，收到 {text!r}") from None
+        return parse_whole_date(text)
+    except ValueError as exc:  # ParseError
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _dir(text: str) -> Path:
@@ -72,14 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kpi", help="KPI 达成、得分、档次与付款测算")
     p.add_argument("--raw", type=_dir, required=True, help="原始导出文件夹")
-    p.add_argument("--as-of", type=_date, required=True, help="截至日期 YYYY-MM-DD")
+    p.add_argument("--as-of", type=_date, required=True, help=AS_OF_HELP)
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--explain", metavar="KPI_ID", help="列出某项 KPI 背后的数据行")
 
     p = sub.add_parser("forecast", help="年终预测：KPI 区间、档次概率、付款与行动建议")
     p.add_argument("--raw", type=_dir, required=True, help="原始导出文件夹")
-    p.add_argument("--as-of", type=_date, required=True, help="截至日期 YYYY-MM-DD")
+    p.add_argument("--as-of", type=_date, required=True, help=AS_OF_HELP)
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument(
@@ -131,9 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _contract(args: argparse.Namespace):
+    """The contract of ``--config`` (bundled by default), checked before any work; exit 2 for an
+    ``--as-of`` before its period."""
     from qyzj_analytics.contract.model import load_contract
+    from qyzj_analytics.dates.periods import clamp_as_of
+    from qyzj_analytics.scoring.kpi import check_kpi_functions
 
-    return load_contract(args.config)
+    contract = load_contract(args.config)
+    check_kpi_functions(contract)
+    if getattr(args, "as_of", None) is not None:
+        clamp_as_of(args.as_of, contract.period_start, contract.period_end)
+    return contract
 
 
 def run_clean(args: argparse.Namespace) -> int:
@@ -175,6 +186,8 @@ def run_kpi(args: argparse.Namespace) -> int:
         print(
             f"{contract.kpi(args.explain).name}（{args.explain}）: {result.actuals[args.explain].value:g}"
         )
+        if result.as_of != result.as_of_requested:
+            print(f"注意：{result.notes[0]}")
         if rows is not None and len(rows):
             import pandas as pd
 

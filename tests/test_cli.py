@@ -123,3 +123,105 @@ def test_a_datetime_cell_on_the_as_of_day_counts(
     assert main(["kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["kpis"]["enterprises_served"]["actual"] == 1
+
+
+# --- the as-of date and the contract period (issue 9 items 1 and 5) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qyzj_analytics.sample.generate import write_sample
+
+    folder = tmp_path_factory.mktemp("sample") / "raw"
+    write_sample(folder, seed=2025)
+    return folder
+
+
+def kpi_json(raw: Path, as_of: str, capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(["kpi", "--raw", str(raw), "--as-of", as_of, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_an_as_of_after_the_period_is_the_year_end(
+    sample_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    late = kpi_json(sample_raw, "2026-03-31", capsys)
+    year_end = kpi_json(sample_raw, "2025-12-31", capsys)
+    assert (late["as_of"], late["as_of_requested"]) == ("2025-12-31", "2026-03-31")
+    assert year_end["as_of_requested"] == year_end["as_of"] == "2025-12-31"
+    note = late["notes"][0]
+    assert "2026-03-31" in note and "2025-12-31" in note
+    assert note not in year_end["notes"]
+    for key in ("kpis", "score", "payment", "quality"):
+        assert late[key] == year_end[key], key
+    assert main(["kpi", "--raw", str(sample_raw), "--as-of", "2026/3/31"]) == 0
+    assert note in capsys.readouterr().out
+
+
+def test_forecast_after_the_period_says_it_used_the_period_end(
+    raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["forecast", "--raw", str(raw), "--as-of", "9999-12-31", "--draws", "50"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["as_of"], data["as_of_requested"]) == ("2025-12-31", "9999-12-31")
+    assert "9999-12-31" in data["notes"][0]
+    assert main(argv) == 0
+    assert data["notes"][0] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["kpi", "forecast"])
+@pytest.mark.parametrize("as_of", ["1900-01-01", "2024-12-31"])
+def test_an_as_of_before_the_period_exits_2(
+    raw: Path, command: str, as_of: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--raw", str(raw), "--as-of", as_of]) == 2
+    err = capsys.readouterr().err
+    assert as_of in err and "2025-01-01" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "text", ["2025-09-30", "2025/09/30", "2025/9/30", "2025年9月30日", "２０２５年９月３０日"]
+)
+def test_as_of_accepts_the_ways_dates_are_typed(
+    raw: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kpi_json(raw, text, capsys)["as_of"] == "2025-09-30"
+
+
+@pytest.mark.parametrize(
+    "text", ["2025-09-30 10:00", "2025-09-30~2025-10-01", "45930", "9月30日", "2025-02-30", ""]
+)
+def test_as_of_must_be_a_whole_real_date(
+    raw: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["kpi", "--raw", str(raw), "--as-of", text])
+    assert exc.value.code == 2
+    assert "--as-of" in capsys.readouterr().err
+
+
+def test_far_dates_in_exports_and_facts_count_nowhere(
+    raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (raw / "活动.csv").open("a", encoding="utf-8") as f:
+        f.write("4,政策宣讲会远期,9999-12-31,线下\n5,政策宣讲会早期,1900-01-01,线下\n")
+    (raw / "facts.yaml").write_text(
+        "awards:\n  - {level: national, name: 远期, date: 9999-12-31}\n"
+        "  - {level: national, name: 早期, date: 1900-01-01}\n",
+        encoding="utf-8",
+    )
+    data = kpi_json(raw, "2025-12-31", capsys)
+    assert data["kpis"]["policy_sessions"]["actual"] == 1
+    assert data["score"]["bonus"] == 0
+    assert main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", "50"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_explain_after_the_period_says_which_date_it_used(
+    raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["kpi", "--raw", str(raw), "--as-of", "2026-01-15", "--explain", "park_events"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2026-01-15" in out and "2025-12-31" in out and "柳市小微园" in out

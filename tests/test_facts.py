@@ -108,3 +108,21 @@ def test_malformed_values_are_errors(tmp_path: Path, text: str) -> None:
 def test_annual_plan_filed_reads_yes_and_no(tmp_path: Path, value: str, expected: bool) -> None:
     facts = load_facts(write(tmp_path, f"annual_plan_filed: {value}\n"), LEVELS)
     assert facts.annual_plan_filed is expected
+
+
+@pytest.mark.parametrize("date", ["2025-02-30", "!!timestamp 2025-02-30"])
+def test_an_impossible_date_names_the_entry(tmp_path: Path, date: str) -> None:
+    # unquoted, PyYAML itself raises ValueError on these (not YAMLError)
+    text = "awards:\n  - {level: national, name: a, date: 2025-01-05}\n"
+    text += f"  - {{level: national, name: b, date: {date}}}\n"
+    error = load_error(tmp_path, text)
+    assert "2025-02-30" in str(error) or "YAML" in str(error)
+    if not date.startswith("!!"):
+        assert "awards[2]" in str(error)
+
+
+def test_far_dates_load_and_are_dated(tmp_path: Path) -> None:
+    text = "awards:\n  - {level: national, name: a, date: 9999-12-31}\n"
+    text += "  - {level: national, name: b, date: 1900-01-01 08:00}\n"
+    facts = load_facts(write(tmp_path, text), LEVELS)
+    assert [a.date for a in facts.awards] == [dt.date(9999, 12, 31), dt.date(1900, 1, 1)]

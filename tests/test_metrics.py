@@ -21,6 +21,7 @@ from conftest import write_csv
 
 from qyzj_analytics import formats
 from qyzj_analytics.contract.model import Advance, load_contract
+from qyzj_analytics.errors import UsageError
 from qyzj_analytics.forecast.plan import TARGET_PROBABILITY
 from qyzj_analytics.ingest.pipeline import prepare
 from qyzj_analytics.reporting import (
@@ -401,6 +402,22 @@ def test_resolve_as_of() -> None:
     assert bundle.resolve_as_of("2025Q3") == dt.date(2025, 9, 30)
     assert bundle.resolve_as_of("2025Q4", "2025-11-15") == dt.date(2025, 11, 15)
     assert bundle.resolve_as_of("", dt.date(2025, 1, 2)) == dt.date(2025, 1, 2)
+    assert bundle.resolve_as_of("2025Q3", "2025年9月30日") == dt.date(2025, 9, 30)
+    with pytest.raises(ValueError, match="2025-09-30 10:00"):
+        bundle.resolve_as_of("2025Q3", "2025-09-30 10:00")
+
+
+def test_metrics_after_the_period_use_the_period_end(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(
+        raw / "活动.csv",
+        [["活动名称", "活动时间", "活动形式"], ["政策宣讲会", "2025-03-05", "线下"]],
+    )
+    m = bundle.build_metrics(raw, bundle.resolve_as_of("2026Q1"), forecast=False)
+    assert m.as_of == dt.date(2025, 12, 31)
+    assert "2026-03-31" in m.notes[0] and "2025-12-31" in m.notes[0]
+    with pytest.raises(UsageError, match="2024-12-31"):
+        bundle.build_metrics(raw, dt.date(2024, 12, 31), forecast=False)
 
 
 def test_format_share() -> None:

@@ -26,6 +26,7 @@ from qyzj_analytics.ingest.parse import (
     parse_count,
     parse_date,
     parse_distinct,
+    parse_whole_date,
     parse_yes_no,
 )
 
@@ -374,3 +375,26 @@ def test_batch_short_cuts_match_the_scalar_parsers(values: list[Any]) -> None:
 def test_credit_codes_valid_matches_the_check_of_one_code(body: str, other: str) -> None:
     codes = [body + other, (body + other).lower(), body, body + other + "0", None, 91330382]
     assert credit_codes_valid(codes).tolist() == [is_valid_credit_code(c) for c in codes]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-09-30",
+        "2025/09/30",
+        "2025/9/30",
+        "2025年9月30日",
+        "２０２５年９月３０日",
+        " 20250930 ",
+    ],
+)
+def test_parse_whole_date_reads_typed_dates(text: str) -> None:
+    assert parse_whole_date(text) == dt.date(2025, 9, 30)
+
+
+@pytest.mark.parametrize(
+    "text", ["2025-09-30 10:00", "2025/9/30-10/1", "45930", "9月30日", "2025-02-30", "", "明天"]
+)
+def test_parse_whole_date_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ParseError):
+        parse_whole_date(text)

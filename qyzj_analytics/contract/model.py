@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from importlib import resources
@@ -16,10 +16,13 @@ from typing import Any
 
 import yaml
 
+from qyzj_analytics.contract.validate import Reader, check_period, check_weights, load_yaml
 from qyzj_analytics.errors import ConfigError
 
 RULES = {"linear", "floor_linear", "threshold"}
 PACES = {"period", "months", "full"}
+RENEWALS = {"eligible", "discretionary", "none"}
+SUBSIDY_RULES = {"full", "proportional", "deduct"}
 
 
 @dataclass(frozen=True)
@@ -102,119 +105,171 @@ class Contract:
         return self.total - sum((a.amount for a in self.advances), Decimal(0))
 
 
-def _weight(value: Any) -> Fraction:
-    try:
-        return Fraction(str(value))
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ConfigError(f"权重无法识别: {value!r}") from exc
-
-
-def _money(value: Any, what: str) -> Decimal:
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation as exc:
-        raise ConfigError(f"{what} 金额无法识别: {value!r}") from exc
-
-
-def _date(value: Any, what: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ConfigError(f"{what} 日期无法识别: {value!r}") from exc
-
-
-def _words(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in (value or []))
-
-
 def load_contract(path: Path | str | None = None) -> Contract:
     """Load and check a contract config; the bundled 2025 contract when ``path`` is None.
 
+    Every value is checked (:mod:`.validate`): targets are numbers > 0, weights sum to 100,
+    the period is ordered, money and dates are real, floors lie below their targets.
+
     Raises:
-        ConfigError: the file is missing, not YAML, or lacks a section or value.
+        ConfigError: the file is missing or not YAML, or a value is missing or wrong; the
+            message names the file and the key (e.g. ``kpis[4].target``).
     """
     if path is None:
         ref = resources.files("qyzj_analytics.contract") / "2025.yaml"
         text, source = ref.read_text(encoding="utf-8"), "contract/2025.yaml"
     else:
         try:
-            text, source = Path(path).read_text(encoding="utf-8"), str(path)
+            text, source = Path(path).read_text(encoding="utf-8-sig"), str(path)
         except OSError as exc:
             raise ConfigError(f"合同配置文件无法读取: {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"合同配置文件 {path} 不是 UTF-8 文本") from None
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"合同配置文件 {source} 不是有效的 YAML: {exc}") from None
-    try:
-        return _build(raw, source)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"合同配置文件 {source} 缺少或写错了配置项: {exc}") from None
+        raw = load_yaml(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        where = str(exc).replace('"<unicode string>"', source)
+        raise ConfigError(f"合同配置文件 {source} 不是有效的 YAML: {where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"合同配置文件 {source} 的顶层应为键值对（contract、kpis、grades…）")
+    return _build(raw, Reader(source))
 
 
-def _bonus_kpi(bonus: dict[str, Any], kpis: list[KpiSpec], source: str) -> str:
-    kpi_id = str(bonus["beyond_target_kpi"])
-    if kpi_id not in {k.id for k in kpis}:
-        raise ConfigError(f"{source}: bonus.beyond_target_kpi {kpi_id!r} 不是合同中的 KPI")
-    return kpi_id
+def _kpi(r: Reader, item: Any, key: str) -> KpiSpec:
+    if not isinstance(item, dict):
+        raise r.fail(key, "每项 KPI 应写成 {id, name, target, rule, weight, pace}")
+    rule = r.choice(item, "rule", f"{key}.rule", RULES)
+    target = r.number(item, "target", f"{key}.target", strict=True)
+    floor = None
+    if rule == "floor_linear":
+        floor = r.number(item, "floor", f"{key}.floor")
+        if floor >= target:
+            raise r.fail(f"{key}.floor", f"下限 {floor:g} 应小于目标 {target:g}")
+    return KpiSpec(
+        id=r.text(item, "id", f"{key}.id"),
+        name=r.text(item, "name", f"{key}.name"),
+        unit=str(item.get("unit") or ""),
+        target=target,
+        rule=rule,
+        weight=r.weight(item, "weight", f"{key}.weight"),
+        pace=r.choice(item, "pace", f"{key}.pace", PACES),
+        floor=floor,
+        source=str(item.get("source") or ""),
+    )
 
 
-def _build(raw: dict[str, Any], source: str) -> Contract:
-    kpis = []
-    for item in raw["kpis"]:
-        if item["rule"] not in RULES:
-            raise ConfigError(f"{source}: KPI {item['id']} 的计分规则 {item['rule']!r} 未知")
-        if item["pace"] not in PACES:
-            raise ConfigError(f"{source}: KPI {item['id']} 的进度规则 {item['pace']!r} 未知")
-        if item["rule"] == "floor_linear" and "floor" not in item:
-            raise ConfigError(f"{source}: KPI {item['id']} 使用 floor_linear 但没有 floor")
-        kpis.append(
-            KpiSpec(
-                id=str(item["id"]),
-                name=str(item["name"]),
-                unit=str(item.get("unit", "")),
-                target=float(item["target"]),
-                rule=str(item["rule"]),
-                weight=_weight(item["weight"]),
-                pace=str(item["pace"]),
-                floor=float(item["floor"]) if "floor" in item else None,
-                source=str(item.get("source", "")),
+def _kpis(r: Reader, raw: dict[str, Any]) -> tuple[KpiSpec, ...]:
+    kpis = [_kpi(r, item, f"kpis[{i}]") for i, item in enumerate(r.items(raw, "kpis"), start=1)]
+    seen: set[str] = set()
+    for i, spec in enumerate(kpis, start=1):
+        if spec.id in seen:
+            raise r.fail(f"kpis[{i}].id", f"KPI {spec.id!r} 重复出现")
+        seen.add(spec.id)
+    check_weights(r, [k.weight for k in kpis])
+    return tuple(kpis)
+
+
+def _grades(r: Reader, raw: dict[str, Any]) -> tuple[Grade, ...]:
+    grades = []
+    for i, g in enumerate(r.items(raw, "grades"), start=1):
+        key = f"grades[{i}]"
+        if not isinstance(g, dict):
+            raise r.fail(key, "每个档次应写成 {id, name, min_score, renewal}")
+        grades.append(
+            Grade(
+                r.text(g, "id", f"{key}.id"),
+                r.text(g, "name", f"{key}.name"),
+                r.number(g, "min_score", f"{key}.min_score"),
+                r.choice(g, "renewal", f"{key}.renewal", RENEWALS),
             )
         )
-    grades = tuple(
-        Grade(str(g["id"]), str(g["name"]), float(g["min_score"]), str(g["renewal"]))
-        for g in raw["grades"]
-    )
-    payment = raw["payment"]
-    contract = raw["contract"]
-    return Contract(
-        name=str(contract["name"]),
-        period_start=_date(contract["period_start"], "period_start"),
-        period_end=_date(contract["period_end"], "period_end"),
-        format_keywords={k: _words(v) for k, v in raw["keywords"]["format"].items()},
-        tag_keywords={k: _words(v) for k, v in raw["keywords"]["tags"].items()},
-        not_accepted_statuses=_words(raw["appeals"]["not_accepted_statuses"]),
-        closed_statuses=_words(raw["appeals"]["closed_statuses"]),
-        inactive_statuses=_words(raw["institutions"]["inactive_statuses"]),
-        qualified_education=_words(raw["staff"]["qualified_education"]),
-        qualified_title=_words(raw["staff"]["qualified_title"]),
-        livestream_min_per_month=int(raw["livestream"]["min_online_per_month"]),
-        kpis=tuple(kpis),
-        at_risk_ratio=float(raw["pace_status"]["at_risk_ratio"]),
-        grades=tuple(sorted(grades, key=lambda g: -g.min_score)),
-        bonus_cap=float(raw["bonus"]["cap"]),
-        award_points={str(k): float(v) for k, v in raw["bonus"]["awards"].items()},
-        course_bonus=float(raw["bonus"]["course_beyond_target"]),
-        bonus_kpi=_bonus_kpi(raw["bonus"], kpis, source),
-        total=_money(payment["total"], "total"),
-        advances=tuple(
+    return tuple(sorted(grades, key=lambda g: -g.min_score))
+
+
+def _advances(r: Reader, payment: dict[str, Any]) -> tuple[Advance, ...]:
+    advances = []
+    for i, a in enumerate(r.get(payment, "advances", "payment.advances", []), start=1):
+        key = f"payment.advances[{i}]"
+        if not isinstance(a, dict):
+            raise r.fail(key, "每笔预付款应写成 {quarter, due, amount}")
+        advances.append(
             Advance(
-                str(a["quarter"]), _date(a["due"], "advance due"), _money(a["amount"], "advance")
+                r.text(a, "quarter", f"{key}.quarter"),
+                r.date(a, "due", f"{key}.due"),
+                r.money(a, "amount", f"{key}.amount"),
             )
-            for a in payment["advances"]
+        )
+    return tuple(advances)
+
+
+def _subsidy_rule(r: Reader, payment: dict[str, Any], grades: tuple[Grade, ...]) -> dict[str, str]:
+    rules = r.section(payment, "subsidy_rule", "payment.subsidy_rule")
+    out = {str(k): str(v) for k, v in rules.items()}
+    for g in grades:
+        key = f"payment.subsidy_rule.{g.id}"
+        r.choice(out, g.id, key, SUBSIDY_RULES)
+    return out
+
+
+def _build(raw: dict[str, Any], r: Reader) -> Contract:
+    head = r.section(raw, "contract")
+    start = r.date(head, "period_start", "contract.period_start")
+    end = r.date(head, "period_end", "contract.period_end")
+    check_period(r, start, end)
+    keywords = r.section(raw, "keywords")
+    formats = r.section(keywords, "format", "keywords.format")
+    tags = r.section(keywords, "tags", "keywords.tags")
+    appeals = r.section(raw, "appeals")
+    staff = r.section(raw, "staff")
+    kpis = _kpis(r, raw)
+    grades = _grades(r, raw)
+    bonus = r.section(raw, "bonus")
+    awards = r.section(bonus, "awards", "bonus.awards")
+    bonus_kpi = r.text(bonus, "beyond_target_kpi", "bonus.beyond_target_kpi")
+    if bonus_kpi not in {k.id for k in kpis}:
+        raise r.fail("bonus.beyond_target_kpi", f"{bonus_kpi!r} 不是本合同的 KPI")
+    payment = r.section(raw, "payment")
+    total = r.money(payment, "total", "payment.total")
+    advances = _advances(r, payment)
+    if sum((a.amount for a in advances), Decimal(0)) > total:
+        raise r.fail("payment.advances", f"预付款合计超过合同总额 {total}")
+    deduction = r.decimal(payment, "unqualified_deduction", "payment.unqualified_deduction", "比例")
+    if deduction > 1:
+        raise r.fail(
+            "payment.unqualified_deduction", f"扣减比例应在 0 到 1 之间，实际为 {deduction}"
+        )
+    return Contract(
+        name=r.text(head, "name", "contract.name"),
+        period_start=start,
+        period_end=end,
+        format_keywords={
+            k: r.words(formats, k, f"keywords.format.{k}") for k in ("offline", "online")
+        },
+        tag_keywords={str(k): r.words(tags, k, f"keywords.tags.{k}") for k in tags},
+        not_accepted_statuses=r.words(
+            appeals, "not_accepted_statuses", "appeals.not_accepted_statuses"
         ),
-        subsidy_rule={str(k): str(v) for k, v in payment["subsidy_rule"].items()},
-        unqualified_deduction=Decimal(str(payment["unqualified_deduction"])),
-        source=source,
+        closed_statuses=r.words(appeals, "closed_statuses", "appeals.closed_statuses"),
+        inactive_statuses=r.words(
+            r.section(raw, "institutions"), "inactive_statuses", "institutions.inactive_statuses"
+        ),
+        qualified_education=r.words(staff, "qualified_education", "staff.qualified_education"),
+        qualified_title=r.words(staff, "qualified_title", "staff.qualified_title"),
+        livestream_min_per_month=r.count(
+            r.section(raw, "livestream"), "min_online_per_month", "livestream.min_online_per_month"
+        ),
+        kpis=kpis,
+        at_risk_ratio=r.number(
+            r.section(raw, "pace_status"), "at_risk_ratio", "pace_status.at_risk_ratio"
+        ),
+        grades=grades,
+        bonus_cap=r.number(bonus, "cap", "bonus.cap"),
+        award_points={str(k): r.number(awards, k, f"bonus.awards.{k}") for k in awards},
+        course_bonus=r.number(bonus, "course_beyond_target", "bonus.course_beyond_target"),
+        bonus_kpi=bonus_kpi,
+        total=total,
+        advances=advances,
+        subsidy_rule=_subsidy_rule(r, payment, grades),
+        unqualified_deduction=deduction,
+        source=r.source,
     )

@@ -1,5 +1,7 @@
 """Calendar arithmetic for the contract period: elapsed share, weeks, months, quarters.
 
+The as-of rule (DESIGN "KPI semantics") lives here once: :func:`clamp_as_of`.
+
 Weeks start on Monday. A week counts as elapsed when it intersects the period and its Sunday is on
 or before ``as_of`` (so the partial first week counts). A month counts as elapsed when its last day
 is on or before ``as_of``.
@@ -14,6 +16,32 @@ import re
 from qyzj_analytics.errors import UsageError
 
 _QUARTER_RE = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
+
+
+def clamp_as_of(requested: dt.date, start: dt.date, end: dt.date) -> tuple[dt.date, str | None]:
+    """The as-of date an assessment uses for ``requested``, and a note when it differs.
+
+    A date after the period end is read as the period end (the year-end assessment; data dated
+    later never counts); a date before the period start is a bad argument.
+
+    >>> clamp_as_of(dt.date(2026, 3, 31), dt.date(2025, 1, 1), dt.date(2025, 12, 31))[0]
+    datetime.date(2025, 12, 31)
+
+    Raises:
+        UsageError: ``requested`` is before the period start.
+    """
+    period = f"{start.isoformat()} 至 {end.isoformat()}"
+    if requested < start:
+        raise UsageError(
+            f"截至日期 {requested.isoformat()} 早于合同服务期开始日（服务期 {period}），"
+            "请给出服务期内或之后的日期"
+        )
+    if requested > end:
+        return end, (
+            f"截至日期 {requested.isoformat()} 晚于合同服务期结束日，按服务期结束日 "
+            f"{end.isoformat()} 计算（年终考核，服务期 {period}）；{end.isoformat()} 之后的数据不计入"
+        )
+    return requested, None
 
 
 def period_days(start: dt.date, end: dt.date) -> int:

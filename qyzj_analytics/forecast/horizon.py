@@ -46,7 +46,7 @@ class Horizon:
     @property
     def first_remaining(self) -> dt.date:
         """The first day still ahead."""
-        return max(self.as_of + dt.timedelta(days=1), self.start)
+        return max(min(self.as_of, self.end) + dt.timedelta(days=1), self.start)
 
     @property
     def last_elapsed(self) -> dt.date:
@@ -63,7 +63,7 @@ def build_horizon(contract: Contract, as_of: dt.date) -> Horizon:
     """The elapsed and remaining working days of the contract period at ``as_of``."""
     start, end = contract.period_start, contract.period_end
     cal = workday_calendar(start, end)
-    first_remaining = max(as_of + dt.timedelta(days=1), start)
+    first_remaining = max(min(as_of, end) + dt.timedelta(days=1), start)  # no date.max overflow
     last_elapsed = min(as_of, end)
     if first_remaining <= end:
         remaining = cal.per_month(first_remaining, end)

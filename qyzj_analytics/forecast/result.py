@@ -67,6 +67,7 @@ class Forecast:
     base: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     online_months: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     livestream_done: float = 0.0
+    as_of_requested: dt.date | None = None  # the date asked for, when ``as_of`` was clamped
 
     @property
     def remaining_months(self) -> int:
@@ -133,6 +134,8 @@ def summarize_draws(
     notes = list(sim.notes)
     if horizon.calendar.note():
         notes.insert(0, horizon.calendar.note())
+    if ctx.as_of_note:
+        notes.insert(0, ctx.as_of_note)
     if horizon.elapsed_workdays == 0 and horizon.remaining_days:
         notes.append(
             f"截至日之前合同期内尚无工作日：各项速率使用弱先验（按合同目标进度，上下约 {PRIOR_LOG_SD:.0%}；"
@@ -161,4 +164,5 @@ def summarize_draws(
         base=base,
         online_months=sim.online_months,
         livestream_done=sim.livestream_done,
+        as_of_requested=ctx.requested_as_of,
     )

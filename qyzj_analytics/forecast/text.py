@@ -38,6 +38,7 @@ def forecast_to_dict(f: Forecast) -> dict:
     """
     return {
         "as_of": f.as_of.isoformat(),
+        "as_of_requested": (f.as_of_requested or f.as_of).isoformat(),
         "contract": f.contract.name,
         "period": {
             "start": f.contract.period_start.isoformat(),

@@ -1,7 +1,7 @@
 """The hand-kept ``facts.yaml``: office area, service stations, the annual plan and awards.
 
-Validated strictly: a YAML error, an unknown key or an unknown award level is a
-:class:`~qyzj_analytics.errors.DataError` naming the file and the entry.
+Validated strictly: a YAML error, an unknown key, an unknown award level or a date that does not
+exist (``2025-02-30``) is a :class:`~qyzj_analytics.errors.DataError` naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from qyzj_analytics.contract.validate import load_yaml
 from qyzj_analytics.errors import DataError, Location, ParseError
 from qyzj_analytics.ingest.parse import parse_date, parse_yes_no
 
@@ -59,8 +60,8 @@ def load_facts(path: Path | None, award_levels: set[str], name: str | None = Non
         return DataError(message, Location(label, None, None, entry))
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raw = load_yaml(path.read_text(encoding="utf-8-sig"))  # dates stay text: parsed below
+    except (yaml.YAMLError, ValueError) as exc:  # UnicodeDecodeError is a ValueError too
         raise fail(f"不是有效的 YAML: {exc}") from None
     if raw is None:
         return Facts()

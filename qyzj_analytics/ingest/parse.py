@@ -193,6 +193,28 @@ def parse_date(value: Any) -> dt.date | None:
         raise ParseError(f"不存在的日期: {_short(text)}") from exc
 
 
+def parse_whole_date(text: str) -> dt.date:
+    """A date a person typed (``--as-of``, a notebook parameter): the whole text is one day.
+
+    Accepts what :func:`parse_date` reads as a written date — ``2025-09-30``, ``2025/9/30``,
+    ``2025年9月30日``, ``20250930``, full-width digits — but no time, range or serial number.
+
+    >>> parse_whole_date("２０２５年９月３０日")
+    datetime.date(2025, 9, 30)
+
+    Raises:
+        ParseError: anything else, or a day that does not exist.
+    """
+    written = normalize_text(text) or ""
+    match = _DATE_RE.match(written) or _COMPACT_RE.match(written)
+    day = parse_date(written) if match is not None and not match["rest"].strip() else None
+    if day is None:
+        raise ParseError(
+            f"日期应为 2025-09-30、2025/9/30 或 2025年9月30日 这样的完整日期，收到 {_short(text)}"
+        )
+    return day
+
+
 _COUNT_RE = re.compile(  # matched with all whitespace removed (no backtracking blow-up)
     r"^(?:约|大约|近|超过|超|逾|共|计)?(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?\+?"
     r"(?:家次|人次|家|人|个|次|场|名|位|户|余家|余人|多家|多人|余|多)?\+?$"

@@ -21,6 +21,7 @@ from qyzj_analytics.contract.model import Contract, load_contract
 from qyzj_analytics.dates.periods import parse_quarter, quarter_end
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
 from qyzj_analytics.ingest.discover import is_sample_folder
+from qyzj_analytics.ingest.parse import parse_whole_date
 from qyzj_analytics.reporting.events import (
     activities_by_month_and_category,
     livestreams_by_month,
@@ -42,7 +43,7 @@ from qyzj_analytics.reporting.quality import (
 from qyzj_analytics.reporting.tables import build_burnups, kpi_table, summarize_score
 from qyzj_analytics.reporting.terms import ContractTerms
 from qyzj_analytics.scoring.assessment import Assessment, assess
-from qyzj_analytics.scoring.kpi import KpiContext
+from qyzj_analytics.scoring.kpi import KpiContext, check_kpi_functions
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,20 @@ CACHE_VERSION = 2  # 2: the contract terms are cached too
 
 
 def resolve_as_of(quarter: str, as_of: str | dt.date | None = None) -> dt.date:
-    """The assessment date: ``as_of`` when given, else the last day of ``quarter`` (e.g. 2025Q3).
+    """The requested assessment date: ``as_of`` when given, else the last day of ``quarter``.
+
+    ``as_of`` is read like ``qyzj kpi --as-of`` (``2025-09-30``, ``2025/9/30``, ``2025年9月30日``);
+    :func:`build_metrics` then applies the period rule (after the end → the end, with a note;
+    before the start → :class:`~qyzj_analytics.errors.UsageError`).
 
     Raises:
         UsageError: a malformed quarter.
-        ValueError: a malformed ``as_of``.
+        ValueError: a malformed ``as_of`` (:class:`~qyzj_analytics.errors.ParseError`).
     """
     if isinstance(as_of, dt.date):
         return as_of
     if as_of:
-        return dt.date.fromisoformat(as_of)
+        return parse_whole_date(as_of)
     return quarter_end(*parse_quarter(quarter))
 
 
@@ -120,15 +125,22 @@ def build_metrics(
 ) -> Metrics:
     """Clean ``raw_dir``, assess at ``as_of`` and, with ``forecast``, run the year-end forecast.
 
+    An ``as_of`` after the contract period is read as the period end (``Metrics.as_of`` is the
+    date used, and a note says so).
+
     Raises:
+        ConfigError: a KPI of the contract has no function.
+        UsageError: ``as_of`` is before the contract period.
         DataError: the raw folder cannot be used (see :func:`~qyzj_analytics.pipeline.prepare`).
     """
     from qyzj_analytics.ingest.pipeline import prepare
 
     contract = contract or load_contract()
+    check_kpi_functions(contract)
     raw = Path(raw_dir)
     prepared = prepare(raw, contract)
     ctx = KpiContext.of(prepared, contract, as_of)
+    as_of = ctx.as_of  # clamped to the period end
     assessment = assess(ctx, prepared.quality)
     forecast_metrics = (
         build_forecast_metrics(ctx, assessment, draws=draws, seed=seed) if forecast else None

@@ -59,6 +59,7 @@ class Assessment:
     formats: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     actuals: dict[str, KpiActual] = field(default_factory=dict, repr=False)
+    as_of_requested: dt.date | None = None  # the date asked for, when ``as_of`` was clamped
 
     @property
     def grade_name(self) -> str:
@@ -99,7 +100,7 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
             )
         )
     formats = count_formats(ctx)
-    notes = []
+    notes = [ctx.as_of_note] if ctx.as_of_note else []
     if formats["unknown"]:
         notes.append(
             f"{formats['unknown']} 场活动无法判断线上/线下（活动形式为空且标题无关键词），未计入任何指标"
@@ -116,6 +117,7 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
         formats=formats,
         notes=notes,
         actuals=actuals,
+        as_of_requested=ctx.requested_as_of,
     )
 
 
@@ -123,6 +125,7 @@ def assessment_to_dict(a: Assessment) -> dict:
     """The ``qyzj kpi --json`` object (DESIGN "CLI"); money as strings with two decimals."""
     return {
         "as_of": a.as_of.isoformat(),
+        "as_of_requested": (a.as_of_requested or a.as_of).isoformat(),
         "contract": a.contract.name,
         "period": {
             "start": a.contract.period_start.isoformat(),

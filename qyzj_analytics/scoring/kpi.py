@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.dates.periods import elapsed_months, elapsed_weeks
+from qyzj_analytics.dates.periods import clamp_as_of, elapsed_months, elapsed_weeks
 from qyzj_analytics.errors import ConfigError
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.parse import normalize_text, parse_distinct
@@ -36,6 +36,7 @@ class KpiContext:
     contract: Contract
     as_of: dt.date
     facts: Facts = field(default_factory=Facts)
+    as_of_requested: dt.date | None = None  # the date asked for, when ``as_of`` was clamped
     # derived frames computed once per context (e.g. the classified activities); a context built
     # with dataclasses.replace starts with an empty cache
     cache: dict[str, pd.DataFrame] = field(
@@ -44,8 +45,27 @@ class KpiContext:
 
     @classmethod
     def of(cls, prepared: Prepared, contract: Contract, as_of: dt.date) -> KpiContext:
-        """The KPI context of a prepared raw folder at ``as_of``."""
-        return cls(prepared.clean.tables, contract, as_of, prepared.facts)
+        """The KPI context of a prepared raw folder at ``as_of``, clamped to the period.
+
+        Raises:
+            UsageError: ``as_of`` is before the contract period (:func:`clamp_as_of`).
+        """
+        used, _ = clamp_as_of(as_of, contract.period_start, contract.period_end)
+        return cls(prepared.clean.tables, contract, used, prepared.facts, as_of)
+
+    @property
+    def requested_as_of(self) -> dt.date:
+        """The as-of date the user asked for (``as_of`` unless it was clamped)."""
+        return self.as_of_requested or self.as_of
+
+    @property
+    def as_of_note(self) -> str | None:
+        """The note saying the requested date was read as the period end, or None."""
+        if self.requested_as_of == self.as_of:
+            return None
+        return clamp_as_of(
+            self.requested_as_of, self.contract.period_start, self.contract.period_end
+        )[1]
 
 
 @dataclass(frozen=True)
@@ -324,12 +344,22 @@ def compute_actuals(ctx: KpiContext) -> dict[str, KpiActual]:
     Raises:
         ConfigError: the contract lists a KPI id that no function computes.
     """
-    missing = [k.id for k in ctx.contract.kpis if k.id not in REGISTRY]
-    if missing:
-        raise ConfigError(
-            f"合同配置中的 KPI 没有对应的计算函数: {missing}；已知: {sorted(REGISTRY)}"
-        )
+    check_kpi_functions(ctx.contract)
     return {spec.id: REGISTRY[spec.id](ctx) for spec in ctx.contract.kpis}
+
+
+def check_kpi_functions(contract: Contract) -> None:
+    """Check that every KPI the contract lists has a registered function (run before any work).
+
+    Raises:
+        ConfigError: naming the first KPI (``kpis[i].id``) that no function computes.
+    """
+    for i, spec in enumerate(contract.kpis, start=1):
+        if spec.id not in REGISTRY:
+            raise ConfigError(
+                f"合同配置 {contract.source} 的 kpis[{i}].id = {spec.id!r} 没有对应的计算函数；"
+                f"可用的 KPI: {', '.join(sorted(REGISTRY))}"
+            )
 
 
 def count_formats(ctx: KpiContext) -> dict[str, int]:
