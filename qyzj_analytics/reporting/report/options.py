@@ -18,6 +18,7 @@ from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, qu
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
 from qyzj_analytics.ingest.discover import is_sample_folder
+from qyzj_analytics.outputs import check_out_dir, is_within
 
 if TYPE_CHECKING:
     from qyzj_analytics.contract.model import Contract
@@ -92,6 +93,24 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     return p
+
+
+def check_report_folders(raw: Path, out: Path, quarter: str) -> None:
+    """Refuse an ``--out`` that is a file or inside ``--raw``, and a ``--raw`` the report replaces.
+
+    Publishing replaces ``out/<quarter>`` (and ``out/<quarter>.failed``), so ``raw`` must not be
+    either of them nor lie inside them.
+
+    Raises:
+        UsageError: exit 2.
+    """
+    check_out_dir(out, raw)
+    for replaced in (out / quarter, out / f"{quarter}.failed"):
+        if is_within(raw, replaced):
+            raise UsageError(
+                f"原始数据文件夹 {raw} 位于报告文件夹 {replaced} 之内：发布报告会替换该文件夹，"
+                "原始数据会被删除。请把原始数据放在报告文件夹之外（如 data/raw）"
+            )
 
 
 def display_path(path: Path) -> str:
