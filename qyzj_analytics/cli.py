@@ -151,9 +151,12 @@ def run_clean(args: argparse.Namespace) -> int:
     """``qyzj clean``: processed parquet, rejected rows, duplicates, quality and manifest."""
     from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.ingest.store import write_processed
+    from qyzj_analytics.outputs import check_out_dir, writing_to
 
+    check_out_dir(args.out, args.raw)
     prepared = prepare(args.raw, _contract(args))
-    written = write_processed(prepared.clean, args.out)
+    with writing_to(args.out, every_error=True):
+        written = write_processed(prepared.clean, args.out)
     files = prepared.clean.files
     print(f"已清洗 {len(files)} 个表格来源，输出到 {args.out}（{len(written)} 个文件）")
     header = ["文件", "表", "读取", "保留", "拒绝", "重复", "合计行"]
@@ -234,13 +237,17 @@ def run_backtest(args: argparse.Namespace) -> int:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    """``qyzj sample``: a realistic, messy year of exports."""
+    """``qyzj sample``: a realistic, messy year of exports (never into a folder of other files)."""
+    from qyzj_analytics.outputs import check_sample_dir, writing_to
     from qyzj_analytics.sample.generate import write_sample
 
-    write_sample(args.out, seed=args.seed)
-    (args.out / SAMPLE_MARKER).write_text(
-        "由 qyzj sample 生成的示例数据（虚构），报告会加“示例数据”水印。\n", encoding="utf-8"
-    )
+    check_sample_dir(args.out, SAMPLE_MARKER)
+    with writing_to(args.out, every_error=True):  # the marker first: a half-written sample is one
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / SAMPLE_MARKER).write_text(
+            "由 qyzj sample 生成的示例数据（虚构），报告会加“示例数据”水印。\n", encoding="utf-8"
+        )
+        write_sample(args.out, seed=args.seed)
     files = sorted(p for p in args.out.rglob("*") if p.is_file())
     print(f"已生成示例导出 {len(files)} 个文件到 {args.out}（种子 {args.seed}）")
     return EXIT_OK

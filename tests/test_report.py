@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import html
 import json
 import re
@@ -31,6 +30,7 @@ from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import UsageError
 from qyzj_analytics.reporting.report.build import default_notebooks, find_notebooks
 from qyzj_analytics.reporting.report.kernels import execute_notebooks
+from qyzj_analytics.reporting.report.lock import lock_quarter
 from qyzj_analytics.reporting.report.options import ReportOptions, resolve_quarter
 from qyzj_analytics.reporting.report.publish import publish
 from qyzj_analytics.reporting.report.render import (
@@ -297,8 +297,7 @@ def test_a_held_lock_makes_a_second_run_refuse(tmp_path: Path) -> None:
     notebooks = copy_notebooks(tmp_path / "nb", ["10_ok"])
     out = tmp_path / "reports"
     out.mkdir()
-    with open(out / f".{QUARTER}.lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running report holds it
+    with lock_quarter(out, QUARTER):  # as a running report holds it
         argv = ["--quarter", QUARTER, "--raw", str(raw), "--out", str(out)]
         code, err = report_main([*argv, "--notebooks", str(notebooks)])
     assert code == 5, err

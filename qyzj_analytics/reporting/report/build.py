@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.errors import QyzjError, UsageError
+from qyzj_analytics.outputs import ensure_writable, writing_to
 from qyzj_analytics.reporting.report.cover import cover_cell
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, load_timings, save_timings
 from qyzj_analytics.reporting.report.lock import lock_quarter
@@ -35,6 +36,7 @@ from qyzj_analytics.reporting.report.options import (
     NotebookFailed,
     ReportOptions,
     add_report_parser,
+    check_report_folders,
     display_path,
     log,
     resolve_quarter,
@@ -68,6 +70,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise UsageError(f"原始数据文件夹不存在: {args.raw}")
     contract = load_contract(args.config)
     quarter, as_of = resolve_quarter(args.quarter, contract, dt.date.today())
+    check_report_folders(args.raw, args.out, quarter)
     options = ReportOptions(
         quarter=quarter,
         as_of=as_of,
@@ -78,7 +81,8 @@ def run_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         notebooks_dir=args.notebooks.resolve() if args.notebooks else None,
     )
-    target = build_report(options, contract)
+    with writing_to(options.out_dir):
+        target = build_report(options, contract)
     print(f"报告已生成: {display_path(target / 'report.html')}")
     return 0
 
@@ -126,7 +130,7 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
     """
     notebooks = find_notebooks(options.notebooks_dir)
     out_dir = options.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_writable(out_dir)
     target = out_dir / options.quarter
     failed = out_dir / f"{options.quarter}.failed"
     with lock_quarter(out_dir, options.quarter):

@@ -1,7 +1,8 @@
 """What one ``qyzj report`` run renders: its options, command line, quarter and exit codes.
 
-Exit codes: 0 ok, 2 bad arguments, 3 bad input data, 4 a notebook failed (the failed run is kept
-in ``reports/<quarter>.failed/``), 5 another run holds the quarter's lock.
+Exit codes: 0 ok, 2 bad arguments, 3 bad input data or an output folder that cannot be written,
+4 a notebook failed or the old report could not be replaced (the new run is kept in
+``reports/<quarter>.failed/``), 5 another run holds the quarter's lock.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, qu
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
 from qyzj_analytics.ingest.discover import is_sample_folder
+from qyzj_analytics.outputs import check_out_dir, is_within
 
 if TYPE_CHECKING:
     from qyzj_analytics.contract.model import Contract
@@ -64,8 +66,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="生成季度报告（HTML + 图表 + KPI 表格）",
         description=(
             "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html、charts/、"
-            "kpi_<季度>.xlsx 与 notebooks/。退出码：0 成功，2 参数错误，3 输入数据有问题，"
-            "4 某个 notebook 运行失败，5 同一季度的报告正在由另一次运行生成。"
+            "kpi_<季度>.xlsx 与 notebooks/。退出码：0 成功，2 参数错误，3 输入数据有问题或输出"
+            "文件夹无法写入，4 某个 notebook 运行失败或旧报告的文件被占用、无法替换，"
+            "5 同一季度的报告正在由另一次运行生成。"
         ),
     )
     p.add_argument(
@@ -92,6 +95,24 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     return p
+
+
+def check_report_folders(raw: Path, out: Path, quarter: str) -> None:
+    """Refuse an ``--out`` that is a file or inside ``--raw``, and a ``--raw`` the report replaces.
+
+    Publishing replaces ``out/<quarter>`` (and ``out/<quarter>.failed``), so ``raw`` must not be
+    either of them nor lie inside them.
+
+    Raises:
+        UsageError: exit 2.
+    """
+    check_out_dir(out, raw)
+    for replaced in (out / quarter, out / f"{quarter}.failed"):
+        if is_within(raw, replaced):
+            raise UsageError(
+                f"原始数据文件夹 {raw} 位于报告文件夹 {replaced} 之内：发布报告会替换该文件夹，"
+                "原始数据会被删除。请把原始数据放在报告文件夹之外（如 data/raw）"
+            )
 
 
 def display_path(path: Path) -> str:
