@@ -8,6 +8,7 @@ any figure can be traced back to source rows (``qyzj kpi --explain``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,6 +37,10 @@ class KpiContext:
     contract: Contract
     as_of: dt.date
     facts: Facts = field(default_factory=Facts)
+    # tables whose export is absent from the raw folder: their KPIs are missing (DESIGN "Missing
+    # tables"); facts_found False: no facts.yaml, the empty facts are used
+    missing: frozenset[str] = frozenset()
+    facts_found: bool = True
     # derived frames computed once per context (e.g. the classified activities); a context built
     # with dataclasses.replace starts with an empty cache
     cache: dict[str, pd.DataFrame] = field(
@@ -45,15 +50,33 @@ class KpiContext:
     @classmethod
     def of(cls, prepared: Prepared, contract: Contract, as_of: dt.date) -> KpiContext:
         """The KPI context of a prepared raw folder at ``as_of``."""
-        return cls(prepared.clean.tables, contract, as_of, prepared.facts)
+        return cls(
+            prepared.clean.tables,
+            contract,
+            as_of,
+            prepared.facts,
+            frozenset(prepared.missing_tables),
+            prepared.facts_found,
+        )
+
+    def missing_kpis(self) -> tuple[str, ...]:
+        """The contract's KPIs computed from a missing table, in contract order."""
+        return tuple(k.id for k in self.contract.kpis if KPI_TABLES.get(k.id) in self.missing)
 
 
 @dataclass(frozen=True)
 class KpiActual:
-    """A KPI's actual value and the rows behind it (``None`` when no rows apply)."""
+    """A KPI's actual value and the rows behind it (``None`` when no rows apply).
+
+    A KPI whose table is missing has ``missing`` set and ``value`` NaN (it earns no points).
+    """
 
     value: float
     rows: pd.DataFrame | None = None
+    missing: bool = False
+
+
+MISSING = KpiActual(math.nan, None, missing=True)
 
 
 KpiFunction = Callable[[KpiContext], KpiActual]
@@ -319,7 +342,8 @@ def rate_staff_qualified_share(ctx: KpiContext) -> KpiActual:
 
 
 def compute_actuals(ctx: KpiContext) -> dict[str, KpiActual]:
-    """The actual of every KPI the contract lists, in its order.
+    """The actual of every KPI the contract lists, in its order (:data:`MISSING` for a KPI
+    whose table is missing).
 
     Raises:
         ConfigError: the contract lists a KPI id that no function computes.
@@ -329,7 +353,11 @@ def compute_actuals(ctx: KpiContext) -> dict[str, KpiActual]:
         raise ConfigError(
             f"合同配置中的 KPI 没有对应的计算函数: {missing}；已知: {sorted(REGISTRY)}"
         )
-    return {spec.id: REGISTRY[spec.id](ctx) for spec in ctx.contract.kpis}
+    absent = set(ctx.missing_kpis())
+    return {
+        spec.id: MISSING if spec.id in absent else REGISTRY[spec.id](ctx)
+        for spec in ctx.contract.kpis
+    }
 
 
 def count_formats(ctx: KpiContext) -> dict[str, int]:
