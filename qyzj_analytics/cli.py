@@ -166,6 +166,10 @@ def run_clean(args: argparse.Namespace) -> int:
             f"{r.file}\t{r.table}\t{r.rows_read}\t{r.rows_kept}\t{r.rows_rejected}\t"
             f"{r.duplicates}\t{r.summary_rows}"
         )
+    if prepared.missing_tables:
+        from qyzj_analytics.ingest.schemas import name_tables
+
+        print(f"缺少导出：{name_tables(prepared.missing_tables)}（相关指标将记为缺失）")
     for note in prepared.clean.notes:
         print(f"提示: {note}")
     return EXIT_OK
@@ -174,7 +178,12 @@ def run_clean(args: argparse.Namespace) -> int:
 def run_kpi(args: argparse.Namespace) -> int:
     """``qyzj kpi``: the assessment at --as-of, as a table, JSON, or the rows behind one KPI."""
     from qyzj_analytics.ingest.pipeline import prepare
-    from qyzj_analytics.scoring.assessment import assess, assessment_to_dict, format_assessment
+    from qyzj_analytics.scoring.assessment import (
+        STATUS_ZH,
+        assess,
+        assessment_to_dict,
+        format_assessment,
+    )
     from qyzj_analytics.scoring.kpi import KpiContext
 
     contract = _contract(args)
@@ -185,10 +194,10 @@ def run_kpi(args: argparse.Namespace) -> int:
     prepared = prepare(args.raw, contract)
     result = assess(KpiContext.of(prepared, contract, args.as_of), prepared.quality)
     if args.explain:
-        rows = result.actuals[args.explain].rows
-        print(
-            f"{contract.kpi(args.explain).name}（{args.explain}）: {result.actuals[args.explain].value:g}"
-        )
+        found = result.actuals[args.explain]
+        value = STATUS_ZH["missing"] if found.missing else f"{found.value:g}"
+        rows = found.rows
+        print(f"{contract.kpi(args.explain).name}（{args.explain}）: {value}")
         if result.as_of != result.as_of_requested:
             print(f"注意：{result.notes[0]}")
         if rows is not None and len(rows):

@@ -58,12 +58,12 @@ def format_money(value: float, digits: int = 2) -> str:
 
 
 def round_number(value: float | None, digits: int = 4) -> float | int | None:
-    """A number for JSON: rounded, whole numbers as ``int``, None kept.
+    """A number for JSON: rounded, whole numbers as ``int``, None kept, NaN as None.
 
-    >>> round_number(2.00000001), round_number(0.123456), round_number(None)
-    (2, 0.1235, None)
+    >>> round_number(2.00000001), round_number(0.123456), round_number(None), round_number(math.nan)
+    (2, 0.1235, None, None)
     """
-    if value is None:
+    if value is None or math.isnan(value):
         return None
     rounded = round(float(value), digits)
     return int(rounded) if rounded.is_integer() else rounded

@@ -101,7 +101,7 @@ def score_draws(
     base = base_score(score_points(values, contract))
     grade = grade_of(base, contract)
     courses = values.get(contract.bonus_kpi)
-    if courses is None:
+    if courses is None or np.isnan(courses).any():  # no such KPI, or its export is missing
         bonus = np.full(len(base), compute_bonus(ctx.facts.awards, 0.0, ctx.as_of, contract))
     else:
         # course counts are whole numbers: one bonus computation per count that occurs

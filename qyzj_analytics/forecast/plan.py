@@ -76,11 +76,14 @@ class Plan:
     limiting: list[str] = field(default_factory=list)
     statement: str = ""
     levers: list[Lever] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # KPIs not planned on: export missing
 
 
-def build_levers(contract: Contract, remaining_months: int) -> list[Lever]:
-    """The levers the contract's KPIs allow (those whose KPI ids exist)."""
-    ids = {k.id for k in contract.kpis}
+def build_levers(
+    contract: Contract, remaining_months: int, missing: tuple[str, ...] = ()
+) -> list[Lever]:
+    """The levers the contract's KPIs allow (those whose KPI ids exist and are not missing)."""
+    ids = {k.id for k in contract.kpis} - set(missing)
     also_offline = (OFFLINE_KPI,) if OFFLINE_KPI in ids else ()
     levers = []
     for kpi_id in [*OFFLINE_TAG_KPIS, POLICY_KPI]:
@@ -252,7 +255,9 @@ def plan_actions(
     goal_grade = target_grade or c.grades[0].id
     grade_name = {g.id: g.name for g in c.grades}
     months = sim.remaining_months
-    levers = build_levers(c, months) if horizon.remaining_days else []
+    levers = build_levers(c, months, sim.missing) if horizon.remaining_days else []
+    unplanned = [c.kpi(k).name for k in sim.missing]
+    cannot = f"缺少导出，无法规划：{'、'.join(unplanned)}。" if unplanned else ""
     full = Evaluator(
         sim.values,
         sim.online_months,
@@ -282,8 +287,9 @@ def plan_actions(
             best_grade=best,
             best_grade_name=grade_name[best],
             limiting=limiting,
-            statement=statement,
+            statement=statement + cannot,
             levers=levers,
+            missing=unplanned,
         )
 
     if now >= target_probability:
@@ -344,5 +350,7 @@ def _limiting(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> list[str]:
     return [
         k.name
         for k in c.kpis
-        if k.id not in moved and not reached(sim.values[k.id], k.target).all()
+        if k.id not in moved
+        and k.id not in sim.missing
+        and not reached(sim.values[k.id], k.target).all()
     ]

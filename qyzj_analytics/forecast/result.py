@@ -22,6 +22,8 @@ from qyzj_analytics.forecast.outcomes import (
 from qyzj_analytics.forecast.rates import PRIOR_LOG_SD
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, quantiles
 from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
+from qyzj_analytics.ingest.schemas import TABLES, name_tables
+from qyzj_analytics.scoring.assessment import NO_FACTS_NOTE
 from qyzj_analytics.scoring.kpi import KpiContext
 
 
@@ -42,6 +44,7 @@ class KpiForecast:
     required_per_week: float | None
     required_unit: str
     method: str
+    missing: bool = False  # its export is missing: no values, 0 points in every draw
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,28 @@ def run_forecast(ctx: KpiContext, draws: int = DEFAULT_DRAWS, seed: int = DEFAUL
     return summarize_draws(ctx, sim, obs, horizon, seed)
 
 
+def missing_forecast(kpi_id: str, contract: Contract) -> KpiForecast:
+    """The forecast row of a KPI whose export is missing: no values, method ``missing``."""
+    spec = contract.kpi(kpi_id)
+    nan = float("nan")
+    return KpiForecast(
+        id=spec.id,
+        name=spec.name,
+        unit=spec.unit,
+        actual=nan,
+        target=spec.target,
+        p10=nan,
+        p50=nan,
+        p90=nan,
+        mean=nan,
+        p_target=nan,
+        required_per_week=None,
+        required_unit=spec.unit,
+        method="missing",
+        missing=True,
+    )
+
+
 def summarize_draws(
     ctx: KpiContext, sim: YearEndDraws, obs: Observed, horizon: Horizon, seed: int
 ) -> Forecast:
@@ -109,6 +134,9 @@ def summarize_draws(
 
     rows = []
     for spec in contract.kpis:
+        if spec.id in sim.missing:
+            rows.append(missing_forecast(spec.id, contract))
+            continue
         v = sim.values[spec.id]
         p10, p50, p90 = quantiles(v)
         need, unit = required_pace(obs, contract, spec.id, horizon)
@@ -141,7 +169,16 @@ def summarize_draws(
             f"截至日之前合同期内尚无工作日：各项速率使用弱先验（按合同目标进度，上下约 {PRIOR_LOG_SD:.0%}；"
             "无目标的诉求按不新增预测）"
         )
-    held = [s.name for s in contract.kpis if method_of(s.id) == "held"]
+    if sim.missing:
+        names = "、".join(contract.kpi(k).name for k in sim.missing)
+        notes.insert(
+            0,
+            f"缺少导出：{name_tables([t for t in TABLES if t in ctx.missing])}；{names}"
+            "在每次模拟中都按缺失记 0 分（不模拟），年终得分、档次概率与付款只是下限",
+        )
+    if not ctx.facts_found:
+        notes.append(NO_FACTS_NOTE)
+    held = [s.name for s in contract.kpis if method_of(s.id) == "held" and s.id not in sim.missing]
     if held and horizon.remaining_days:
         notes.append(f"以下指标按当前值保持到年底（名录、人员不模拟）：{'、'.join(held)}")
     return Forecast(

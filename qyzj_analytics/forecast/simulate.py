@@ -62,6 +62,7 @@ from qyzj_analytics.forecast.streams import Streams
 from qyzj_analytics.scoring.kpi import KpiContext
 
 TAG_SCENARIOS = 1024  # posterior draws of the tag-combination shares
+ACTIVITY_KPIS = {OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
 
 
 @dataclass
@@ -72,6 +73,7 @@ class YearEndDraws:
     online_months: np.ndarray  # (draws, remaining months): online incl. hybrid per month
     livestream_done: float  # livestream months already reached (months fully elapsed)
     notes: list[str] = field(default_factory=list)
+    missing: tuple[str, ...] = ()  # KPIs whose export is missing: NaN (0 points) in every draw
 
     @property
     def draws(self) -> int:
@@ -213,12 +215,14 @@ def simulate_year_end(
     obs = obs or observe(ctx)
     actuals = obs.actuals
     streams = Streams(seed)
-    ids = {k.id for k in contract.kpis}
+    missing = ctx.missing_kpis()
+    # a KPI whose export is missing stays missing (NaN, 0 points) in every draw: not simulated
+    ids = {k.id for k in contract.kpis} - set(missing)
     notes: list[str] = []
-    values = {k: np.full(draws, float(actuals[k])) for k in ids}
-    done = float(actuals.get(LIVESTREAM_KPI, 0.0))
+    values = {k.id: np.full(draws, float(actuals[k.id])) for k in contract.kpis}
+    done = float(actuals.get(LIVESTREAM_KPI, 0.0)) if LIVESTREAM_KPI in ids else 0.0
     if horizon.remaining_days == 0:
-        return YearEndDraws(values, np.zeros((draws, 0)), done, notes)
+        return YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
 
     if SERVICES_KPI in ids:
         values[SERVICES_KPI] += _simulate_total(
@@ -229,10 +233,12 @@ def simulate_year_end(
             streams,
             "services",
         )
-    added, online = _simulate_activities(obs, contract, horizon, draws, streams)
-    for kpi_id, extra in added.items():
-        if kpi_id in ids:
-            values[kpi_id] += extra
+    online = np.zeros((draws, len(horizon.months)))
+    if ids & ACTIVITY_KPIS:
+        added, online = _simulate_activities(obs, contract, horizon, draws, streams)
+        for kpi_id, extra in added.items():
+            if kpi_id in ids:
+                values[kpi_id] += extra
     if LIVESTREAM_KPI in ids:
         values[LIVESTREAM_KPI] += (online >= contract.livestream_min_per_month).sum(axis=1)
     if COURSES_KPI in ids:
@@ -248,4 +254,4 @@ def simulate_year_end(
         values[APPEALS_KPI] = simulate_appeals(obs, horizon, draws, streams, notes)
     if COVERAGE_KPI in ids:
         values[COVERAGE_KPI] = simulate_coverage(obs, contract, horizon, draws, streams)
-    return YearEndDraws(values, online, done, notes)
+    return YearEndDraws(values, online, done, notes, missing)

@@ -8,6 +8,7 @@ from qyzj_analytics.console import render_table
 from qyzj_analytics.forecast.outcomes import PROBABILITY_DIGITS
 from qyzj_analytics.forecast.result import Forecast
 from qyzj_analytics.formats import format_quantity, round_number
+from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
     from qyzj_analytics.forecast.plan import Plan
@@ -27,6 +28,7 @@ def plan_to_dict(plan: Plan, months: int) -> dict:
         "total_units": plan.total_units,
         "best_grade": plan.best_grade,
         "limiting": plan.limiting,
+        "missing": plan.missing,
         "statement": plan.statement,
     }
 
@@ -63,6 +65,7 @@ def forecast_to_dict(f: Forecast) -> dict:
                 "required_per_week": round_number(k.required_per_week),
                 "required_unit": k.required_unit,
                 "method": k.method,
+                "status": "missing" if k.missing else "forecast",
             }
             for k in f.kpis
         },
@@ -89,6 +92,20 @@ def summary_lines(f: Forecast) -> list[str]:
     head = ["指标", "当前", "目标", "P10", "P50", "P90", "达标概率", "每周还需"]
     rows = []
     for k in f.kpis:
+        if k.missing:
+            rows.append(
+                [
+                    k.name,
+                    "—",
+                    format_quantity(k.target, k.unit),
+                    "",
+                    "",
+                    "",
+                    "—",
+                    STATUS_ZH["missing"],
+                ]
+            )
+            continue
         if k.required_per_week is None:
             need = "已无法达标"
         elif k.required_per_week == 0:
@@ -115,6 +132,10 @@ def summary_lines(f: Forecast) -> list[str]:
         f"的年终预测（{f.draws} 次模拟，种子 {f.seed}）",
         *render_table(head, rows, [0 < i < 7 for i in range(len(head))]),
     ]
+    missing = [k.name for k in f.kpis if k.missing]
+    if missing:
+        label = STATUS_ZH["missing"]
+        lines.append(f"{label}（每次模拟记 0 分，不模拟）：{'、'.join(missing)}")
     lines += [
         "",
         f"年终基础分：P10 {s['p10']:.2f}  P50 {s['p50']:.2f}  P90 {s['p90']:.2f}（均值 {s['mean']:.2f}，"

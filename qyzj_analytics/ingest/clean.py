@@ -230,6 +230,7 @@ def clean_exports(
         raw_files=exports.files,
         notes=exports.notes,
         errors=exports.errors,
+        present=frozenset(raw.table for raw in exports.tables),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.clean import clean_exports
+from qyzj_analytics.ingest.discover import classify_file
 from qyzj_analytics.ingest.facts import Facts, load_facts
 from qyzj_analytics.ingest.processed import CleanResult
 from qyzj_analytics.ingest.quality import summarize_quality
@@ -21,6 +22,12 @@ class Prepared:
     raw_dir: Path
     clean: CleanResult
     facts: Facts
+    facts_found: bool = True  # False: the folder has no facts.yaml (the empty facts are used)
+
+    @property
+    def missing_tables(self) -> tuple[str, ...]:
+        """Tables whose export is absent from the raw folder (DESIGN "Missing tables")."""
+        return self.clean.missing_tables
 
     @property
     def quality(self) -> dict[str, dict[str, int]]:
@@ -32,8 +39,8 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
     """Read, clean and dedupe every export in ``raw_dir`` and load its ``facts.yaml``.
 
     Raises:
-        DataError: any file could not be used (all such problems in one message) or a bad
-            ``facts.yaml``.
+        DataError: any file could not be used (all such problems in one message), the folder
+            holds no recognised export at all, or a bad ``facts.yaml``.
     """
     if not raw_dir.is_dir():
         raise DataError(f"原始数据文件夹不存在: {raw_dir}", Location(str(raw_dir)))
@@ -44,10 +51,38 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
         raise DataError(
             f"{len(exports.errors)} 个文件无法使用:\n  " + "\n  ".join(map(str, exports.errors))
         )
+    if not exports.tables:
+        raise no_exports_error(raw_dir, exports.notes)
     facts = load_facts(
         exports.facts_path,
         set(contract.award_points),
         exports.facts_path.relative_to(raw_dir).as_posix() if exports.facts_path else None,
     )
     result = clean_exports(exports, contract.closed_statuses)
-    return Prepared(raw_dir, result, facts)
+    return Prepared(raw_dir, result, facts, exports.facts_path is not None)
+
+
+def no_exports_error(raw_dir: Path, notes: list[str] | None = None) -> DataError:
+    """The error of a raw folder without any recognised export (exit 3, nothing is written)."""
+    seen = f"；已忽略的文件：{'；'.join(notes)}" if notes else ""
+    return DataError(
+        f"原始数据文件夹中没有任何可识别的导出（xlsx/xls/csv），无法计算任何指标，"
+        f"未写出任何结果{seen}",
+        Location(str(raw_dir)),
+    )
+
+
+def require_exports(raw_dir: Path) -> None:
+    """Fail fast, before anything is written, when ``raw_dir`` holds no spreadsheet at all.
+
+    Only file names are looked at (:func:`~qyzj_analytics.ingest.discover.classify_file`);
+    :func:`prepare` makes the full check on the tables it recognises.
+
+    Raises:
+        DataError: no file of the folder would be read as an export.
+    """
+    if not raw_dir.is_dir():
+        raise DataError(f"原始数据文件夹不存在: {raw_dir}", Location(str(raw_dir)))
+    files = (p for p in raw_dir.rglob("*") if p.is_file())
+    if not any(classify_file(p, raw_dir)[0] == "read" for p in files):
+        raise no_exports_error(raw_dir)

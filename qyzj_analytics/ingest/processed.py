@@ -74,6 +74,14 @@ class CleanResult:
     raw_files: list[RawFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[DataError] = field(default_factory=list)
+    # tables with at least one recognised export (even with zero kept rows); every other table
+    # is missing (DESIGN "Missing tables")
+    present: frozenset[str] = frozenset(TABLES)
+
+    @property
+    def missing_tables(self) -> tuple[str, ...]:
+        """Tables no export was recognised for, in the order of ``TABLES``."""
+        return tuple(t for t in TABLES if t not in self.present)
 
 
 def empty_table(table: str) -> pd.DataFrame:

@@ -201,6 +201,15 @@ def match_table(cells: Sequence[str], spec: TableSpec) -> HeaderMatch:
     return HeaderMatch(spec.name, columns, tuple(missing), duplicates)
 
 
+def name_tables(tables: Sequence[str]) -> str:
+    """Tables by their Chinese names, as messages name a missing export.
+
+    >>> name_tables(["appeals", "staff"])
+    '企业诉求、人员'
+    """
+    return "、".join(TABLES[t].name_zh for t in tables)
+
+
 def recognize_header(raw_cells: Sequence[object]) -> list[HeaderMatch]:
     """Every table a raw header row could belong to, best first.
 

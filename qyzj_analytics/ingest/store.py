@@ -105,7 +105,8 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
 
     Writes ``<table>.parquet`` for every table, ``rejected``/``duplicates``/``warnings`` as
     parquet and CSV (UTF-8 with BOM, so Excel opens it), ``quality.csv`` and ``manifest.json``
-    (with the SHA-256 of every raw file). Each file is written to a temp file first; only when
+    (with the SHA-256 of every raw file, and ``missing_tables``: the tables no export was found
+    for, whose parquet is written empty). Each file is written to a temp file first; only when
     all are written are they renamed into place, the manifest last. A failed write replaces
     nothing and leaves no temp file.
     """
@@ -156,6 +157,7 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
             "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "files": [f.as_dict() for f in result.raw_files],
             "quality": summarize_quality(result),
+            "missing_tables": list(result.missing_tables),
             "notes": result.notes,
             "errors": [str(e) for e in result.errors],
         }

@@ -12,7 +12,7 @@ import pandas as pd
 
 from qyzj_analytics.dates.workdays import workday_calendar
 from qyzj_analytics.reporting.tables import select_burnup_kpis
-from qyzj_analytics.scoring.assessment import Assessment
+from qyzj_analytics.scoring.assessment import STATUS_ZH, Assessment
 from qyzj_analytics.scoring.kpi import KpiContext
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ METHOD_ZH = {
     "appeal_closure": "按已有办结时长模拟未办结诉求",
     "weekly_coverage": "逐周模拟是否有发布",
     "held": "保持当前值（不模拟）",
+    "missing": STATUS_ZH["missing"] + "（不模拟，记 0 分）",
 }
 
 
@@ -80,6 +81,12 @@ def forecast_payment_table(forecast: Forecast, ctx: KpiContext) -> pd.DataFrame:
     return pd.DataFrame([total, subsidy], index=pd.Index(["全年合计", "运维补助"], name="项目"))
 
 
+def _empty_bands(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="str" if c == "kpi_id" else float) for c in columns}
+    )
+
+
 def forecast_bands(
     forecast: Forecast, ctx: KpiContext, kpi_ids: Iterable[str] | None = None
 ) -> pd.DataFrame:
@@ -94,9 +101,7 @@ def forecast_bands(
     columns = ["kpi_id", "date", "p10", "p50", "p90"]
     first = max(ctx.as_of, start - dt.timedelta(days=1))
     if first >= end:
-        return pd.DataFrame(
-            {c: pd.Series([], dtype="str" if c == "kpi_id" else float) for c in columns}
-        )
+        return _empty_bands(columns)
     calendar = workday_calendar(start, end)
     days = pd.date_range(first, end, freq="D")
     ahead = [d.date() for d in days]
@@ -105,7 +110,11 @@ def forecast_bands(
         [0.0] + [calendar.count(ahead[1], d) / total if total else 1.0 for d in ahead[1:]]
     )
     by_id = {k.id: k for k in forecast.kpis}
-    ids = list(kpi_ids) if kpi_ids is not None else select_burnup_kpis(contract)
+    ids = (
+        list(kpi_ids)
+        if kpi_ids is not None
+        else select_burnup_kpis(contract, [k.id for k in forecast.kpis if k.missing])
+    )
     parts = []
     for kpi_id in ids:
         k = by_id[kpi_id]
@@ -121,6 +130,8 @@ def forecast_bands(
                 }
             )
         )
+    if not parts:
+        return _empty_bands(columns)
     return pd.concat(parts, ignore_index=True).astype({"kpi_id": "str"})
 
 
@@ -181,6 +192,7 @@ def forecast_frames(
             "reachable": bool(plan.reachable),
             "best_grade_name": plan.best_grade_name,
             "limiting": list(plan.limiting),
+            "missing": list(plan.missing),
         }
     return ForecastMetrics(
         kpis=forecast_kpi_table(forecast),

@@ -18,6 +18,7 @@ from qyzj_analytics.errors import UsageError
 from qyzj_analytics.forecast.plan import TARGET_PROBABILITY
 from qyzj_analytics.forecast.settings import QUANTILES
 from qyzj_analytics.formats import format_money, format_quantity, format_ratio, format_share
+from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.reporting.events import CATEGORIES, OTHER_CATEGORY
 from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH
 
@@ -124,6 +125,13 @@ def describe_attainment(metrics: Metrics) -> str:
         text += f"落后：{_join(behind)}。"
     if len(at_risk):
         text += f"预警：{_join(at_risk)}。"
+    missing = metrics.kpi_table.loc[status == STATUS_ZH["missing"], "指标"]
+    if len(missing):
+        exports = _join(score.get("missing_exports", []))
+        text += (
+            f"\n\n**{STATUS_ZH['missing']}**：{exports}。{len(missing)} 项指标（{_join(missing)}）"
+            "没有实际值，按 0 分计入，因此以上得分、档次与付款只是下限。"
+        )
     return text
 
 
@@ -173,6 +181,9 @@ def describe_plan(metrics: Metrics) -> str:
 
 def describe_event_mix(metrics: Metrics) -> str:
     """How many activities, of which formats, how many parks and livestream months."""
+    activities = TABLES["activities"].name_zh
+    if activities in metrics.score.get("missing_exports", []):
+        return f"**{STATUS_ZH['missing']}**：{activities}。没有活动数据，以下图表为空，活动类指标记 0 分。"
     f = metrics.formats
     total = sum(f.values())
     live = metrics.livestreams

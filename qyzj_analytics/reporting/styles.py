@@ -12,7 +12,12 @@ from qyzj_analytics.scoring.assessment import STATUS_ZH
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-STATUS_COLORS = {"on_track": "#2e7d32", "at_risk": "#f2a900", "behind": "#c62828"}
+STATUS_COLORS = {
+    "on_track": "#2e7d32",
+    "at_risk": "#f2a900",
+    "behind": "#c62828",
+    "missing": "#9e9e9e",  # neutral grey: no export, no judgement of pace
+}
 STATUS_BY_ZH = {zh: status for status, zh in STATUS_ZH.items()}
 
 
@@ -34,11 +39,13 @@ def style_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> S
 def style_kpi_table(table: pd.DataFrame) -> Styler:
     """The KPI table as a traffic light: 状态 cells coloured, values formatted by unit."""
     shown = table.drop(columns=["应达完成率"], errors="ignore").copy()
+    missing = shown["状态"] == STATUS_ZH["missing"]
     for column in ("实际", "目标", "应达进度"):
         shown[column] = [
             format_quantity(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
         ]
     shown = shown.astype({c: "str" for c in ("实际", "目标", "应达进度")})
+    shown.loc[missing, "实际"] = "—"
     shown["权重"] = [f"{w:.2f}".rstrip("0").rstrip(".") for w in shown["权重"]]
     styler = style_table(shown.astype({"权重": "str"}), {"完成率": "{:.0%}", "得分": "{:.2f}"})
 
@@ -56,13 +63,16 @@ def style_forecast_table(table: pd.DataFrame) -> Styler:
         shown[column] = [
             format_quantity(v, u) for v, u in zip(shown[column], shown["单位"], strict=True)
         ]
-    shown["达标概率"] = [format_share(p) for p in shown["达标概率"]]
+    method = shown.get("预测方法", pd.Series("", index=shown.index)).astype(str)
+    missing = method.str.startswith(STATUS_ZH["missing"])  # export missing: not forecast
+    shown["达标概率"] = ["" if pd.isna(p) else format_share(p) for p in shown["达标概率"]]
     shown["每周还需"] = [
         "已达标"
         if n == 0
         else ("无法达标" if pd.isna(n) else f"{n:,.2f} {unit}".replace(".00 ", " "))
         for n, unit in zip(shown["每周还需"], shown["还需单位"], strict=True)
     ]
+    shown.loc[missing, ["当前", "每周还需"]] = STATUS_ZH["missing"]
     shown = shown.drop(columns=["还需单位"]).astype("str")
     return style_table(shown)
 

@@ -5,6 +5,7 @@ Aggregates only: one row per KPI, or per day and KPI for the burn-ups.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.dates.periods import elapsed_share
 from qyzj_analytics.ingest.schemas import TABLES
-from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment
+from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH, Assessment, KpiResult
 from qyzj_analytics.scoring.kpi import KPI_TABLES, REGISTRY, KpiContext
 
 # KPIs drawn as a burn-up, with the column that dates each row behind them (the dating column
@@ -36,18 +37,23 @@ def kpi_table(assessment: Assessment) -> pd.DataFrame:
     """One row per KPI (index: KPI id) with Chinese columns, in contract order.
 
     Columns: 指标, 单位, 实际, 目标, 完成率, 应达进度, 应达完成率, 状态, 权重, 得分. ``完成率`` and
-    ``应达完成率`` are shares of the annual target; ``状态`` is 正常 / 预警 / 落后.
+    ``应达完成率`` are shares of the annual target; ``状态`` is 正常 / 预警 / 落后, or 缺少导出
+    (a KPI whose export is missing: 实际, 完成率 and 应达进度 empty, 得分 0).
     """
+
+    def number(value: float | None) -> float:
+        return np.nan if value is None else float(value)
+
     rows = [
         {
             "id": k.id,
             "指标": k.name,
             "单位": k.unit,
-            "实际": float(k.actual),
+            "实际": number(k.actual),
             "目标": float(k.target),
-            "完成率": float(k.attainment),
-            "应达进度": float(k.expected_to_date),
-            "应达完成率": float(k.expected_to_date / k.target) if k.target else 1.0,
+            "完成率": number(k.attainment),
+            "应达进度": number(k.expected_to_date),
+            "应达完成率": expected_share(k),
             "状态": STATUS_ZH[k.status],
             "权重": float(k.weight),
             "得分": float(k.points),
@@ -55,6 +61,13 @@ def kpi_table(assessment: Assessment) -> pd.DataFrame:
         for k in assessment.kpis
     ]
     return pd.DataFrame(rows).set_index("id")
+
+
+def expected_share(k: KpiResult) -> float:
+    """Where a KPI should stand today as a share of its annual target (NaN when missing)."""
+    if k.expected_to_date is None:
+        return np.nan
+    return float(k.expected_to_date / k.target) if k.target else 1.0
 
 
 def summarize_score(assessment: Assessment) -> dict[str, Any]:
@@ -69,12 +82,19 @@ def summarize_score(assessment: Assessment) -> dict[str, Any]:
         "subsidy": str(assessment.payment.subsidy),
         "total": str(assessment.payment.total),
         "subsidy_full": str(assessment.contract.subsidy_full),
+        "missing_exports": [TABLES[t].name_zh for t in assessment.missing_tables],
     }
 
 
-def select_burnup_kpis(contract: Contract) -> list[str]:
-    """Count KPIs paced over the period whose rows carry a date, in contract order."""
-    return [k.id for k in contract.kpis if k.pace == "period" and k.id in BURNUP_DATE_COLUMNS]
+def select_burnup_kpis(contract: Contract, missing: Iterable[str] = ()) -> list[str]:
+    """Count KPIs paced over the period whose rows carry a date, in contract order (KPIs in
+    ``missing``, whose export is absent, are left out)."""
+    skip = set(missing)
+    return [
+        k.id
+        for k in contract.kpis
+        if k.pace == "period" and k.id in BURNUP_DATE_COLUMNS and k.id not in skip
+    ]
 
 
 def cumulative_by_day(ctx: KpiContext, kpi_id: str) -> pd.DataFrame:
@@ -109,9 +129,23 @@ def cumulative_by_day(ctx: KpiContext, kpi_id: str) -> pd.DataFrame:
 
 
 def build_burnups(ctx: KpiContext) -> pd.DataFrame:
-    """:func:`cumulative_by_day` of every burn-up KPI in one long frame (``kpi_id`` column)."""
+    """:func:`cumulative_by_day` of every burn-up KPI in one long frame (``kpi_id`` column).
+
+    KPIs whose export is missing have no burn-up (the frame may be empty).
+    """
+    columns = ["kpi_id", "date", "daily", "cumulative", "pace"]
     parts = [
         cumulative_by_day(ctx, kpi_id).assign(kpi_id=kpi_id)
-        for kpi_id in select_burnup_kpis(ctx.contract)
+        for kpi_id in select_burnup_kpis(ctx.contract, ctx.missing_kpis())
     ]
-    return pd.concat(parts, ignore_index=True)[["kpi_id", "date", "daily", "cumulative", "pace"]]
+    if not parts:
+        return pd.DataFrame(
+            {
+                "kpi_id": pd.Series([], dtype="str"),
+                "date": pd.Series([], dtype="datetime64[ms]"),
+                "daily": pd.Series([], dtype="int64"),
+                "cumulative": pd.Series([], dtype=float),
+                "pace": pd.Series([], dtype=float),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)[columns]

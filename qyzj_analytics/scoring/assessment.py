@@ -7,11 +7,13 @@ Composes :mod:`kpi` (actuals) and :mod:`score` (rules); :func:`assessment_to_dic
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.formats import format_quantity, round_number
+from qyzj_analytics.ingest.schemas import TABLES, name_tables
 from qyzj_analytics.scoring.kpi import KpiActual, KpiContext, compute_actuals, count_formats
 from qyzj_analytics.scoring.score import (
     Payment,
@@ -24,21 +26,22 @@ from qyzj_analytics.scoring.score import (
     score_points,
 )
 
-STATUS_ZH = {"on_track": "正常", "at_risk": "预警", "behind": "落后"}
+STATUS_ZH = {"on_track": "正常", "at_risk": "预警", "behind": "落后", "missing": "缺少导出"}
+NO_FACTS_NOTE = "原始数据中没有 facts.yaml：获奖奖励分按 0 计（奖励分只含超额名师优课）"
 RENEWAL_ZH = {"eligible": "可续签", "discretionary": "由采购人决定是否续签", "none": "不续签"}
 
 
 @dataclass(frozen=True)
 class KpiResult:
-    """One KPI row of the assessment."""
+    """One KPI row of the assessment (a missing KPI: actual, attainment and expected None)."""
 
     id: str
     name: str
     unit: str
-    actual: float
+    actual: float | None
     target: float
-    attainment: float
-    expected_to_date: float
+    attainment: float | None
+    expected_to_date: float | None
     status: str
     weight: float
     points: float
@@ -60,6 +63,7 @@ class Assessment:
     notes: list[str] = field(default_factory=list)
     actuals: dict[str, KpiActual] = field(default_factory=dict, repr=False)
     as_of_requested: dt.date | None = None  # the date asked for, when ``as_of`` was clamped
+    missing_tables: tuple[str, ...] = ()  # tables whose export is absent (DESIGN "Missing tables")
 
     @property
     def grade_name(self) -> str:
@@ -80,10 +84,16 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
     points = score_points(values, contract)
     base = float(base_score(points))
     grade = str(grade_of(base, contract))
-    bonus = compute_bonus(ctx.facts.awards, values[contract.bonus_kpi], ctx.as_of, contract)
+    courses = values[contract.bonus_kpi]
+    bonus = compute_bonus(
+        ctx.facts.awards, 0.0 if math.isnan(courses) else courses, ctx.as_of, contract
+    )
     rows = []
     for spec in contract.kpis:
         actual = values[spec.id]
+        if actuals[spec.id].missing:
+            rows.append(missing_result(spec.id, contract))
+            continue
         expected = expected_to_date(spec, contract, ctx.as_of)
         rows.append(
             KpiResult(
@@ -100,7 +110,9 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
             )
         )
     formats = count_formats(ctx)
+    missing = tuple(t for t in TABLES if t in ctx.missing)
     notes = [ctx.as_of_note] if ctx.as_of_note else []
+    notes += describe_missing(missing, rows, ctx.facts_found)
     if formats["unknown"]:
         notes.append(
             f"{formats['unknown']} 场活动无法判断线上/线下（活动形式为空且标题无关键词），未计入任何指标"
@@ -118,7 +130,41 @@ def assess(ctx: KpiContext, quality: dict[str, dict[str, int]] | None = None) ->
         notes=notes,
         actuals=actuals,
         as_of_requested=ctx.requested_as_of,
+        missing_tables=missing,
     )
+
+
+def missing_result(kpi_id: str, contract: Contract) -> KpiResult:
+    """The row of a KPI whose export is missing: no actual, status ``missing``, 0 points."""
+    spec = contract.kpi(kpi_id)
+    return KpiResult(
+        id=spec.id,
+        name=spec.name,
+        unit=spec.unit,
+        actual=None,
+        target=spec.target,
+        attainment=None,
+        expected_to_date=None,
+        status="missing",
+        weight=float(spec.weight),
+        points=0.0,
+    )
+
+
+def describe_missing(
+    missing: tuple[str, ...], rows: list[KpiResult], facts_found: bool = True
+) -> list[str]:
+    """The notes on missing exports (and a missing facts.yaml) every output carries."""
+    notes = []
+    if missing:
+        names = "、".join(k.name for k in rows if k.status == "missing")
+        notes.append(
+            f"缺少导出：{name_tables(missing)}。依赖这些导出的指标（{names}）没有实际值、记 0 分，"
+            "因此基础分、档次与付款只是下限；补齐导出后重新运行"
+        )
+    if not facts_found:
+        notes.append(NO_FACTS_NOTE)
+    return notes
 
 
 def assessment_to_dict(a: Assessment) -> dict:
@@ -158,6 +204,7 @@ def assessment_to_dict(a: Assessment) -> dict:
         },
         "quality": a.quality,
         "activity_formats": a.formats,
+        "missing_tables": list(a.missing_tables),
         "notes": a.notes,
     }
 
@@ -168,10 +215,10 @@ def format_assessment(a: Assessment) -> str:
     rows = [
         [
             k.name,
-            format_quantity(k.actual, k.unit),
+            "—" if k.actual is None else format_quantity(k.actual, k.unit),
             format_quantity(k.target, k.unit),
-            f"{k.attainment:.0%}",
-            format_quantity(k.expected_to_date, k.unit),
+            "—" if k.attainment is None else f"{k.attainment:.0%}",
+            "—" if k.expected_to_date is None else format_quantity(k.expected_to_date, k.unit),
             STATUS_ZH[k.status],
             f"{k.weight:.2f}".rstrip("0").rstrip("."),
             f"{k.points:.2f}",
@@ -182,6 +229,8 @@ def format_assessment(a: Assessment) -> str:
         f"{a.contract.name} — 截至 {a.as_of.isoformat()} 的考核测算",
         *render_table(head, rows),
     ]
+    if a.missing_tables:
+        lines.append(f"缺少导出：{name_tables(a.missing_tables)}（相关指标记 0 分，得分为下限）")
     p = a.payment
     lines += [
         "",

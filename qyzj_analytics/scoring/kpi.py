@@ -8,6 +8,7 @@ any figure can be traced back to source rows (``qyzj kpi --explain``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,6 +38,10 @@ class KpiContext:
     as_of: dt.date
     facts: Facts = field(default_factory=Facts)
     as_of_requested: dt.date | None = None  # the date asked for, when ``as_of`` was clamped
+    # tables whose export is absent from the raw folder: their KPIs are missing (DESIGN "Missing
+    # tables"); facts_found False: no facts.yaml, the empty facts are used
+    missing: frozenset[str] = frozenset()
+    facts_found: bool = True
     # derived frames computed once per context (e.g. the classified activities); a context built
     # with dataclasses.replace starts with an empty cache
     cache: dict[str, pd.DataFrame] = field(
@@ -51,7 +56,15 @@ class KpiContext:
             UsageError: ``as_of`` is before the contract period (:func:`clamp_as_of`).
         """
         used, _ = clamp_as_of(as_of, contract.period_start, contract.period_end)
-        return cls(prepared.clean.tables, contract, used, prepared.facts, as_of)
+        return cls(
+            prepared.clean.tables,
+            contract,
+            used,
+            prepared.facts,
+            as_of_requested=as_of,
+            missing=frozenset(prepared.missing_tables),
+            facts_found=prepared.facts_found,
+        )
 
     @property
     def requested_as_of(self) -> dt.date:
@@ -67,13 +80,24 @@ class KpiContext:
             self.requested_as_of, self.contract.period_start, self.contract.period_end
         )[1]
 
+    def missing_kpis(self) -> tuple[str, ...]:
+        """The contract's KPIs computed from a missing table, in contract order."""
+        return tuple(k.id for k in self.contract.kpis if KPI_TABLES.get(k.id) in self.missing)
+
 
 @dataclass(frozen=True)
 class KpiActual:
-    """A KPI's actual value and the rows behind it (``None`` when no rows apply)."""
+    """A KPI's actual value and the rows behind it (``None`` when no rows apply).
+
+    A KPI whose table is missing has ``missing`` set and ``value`` NaN (it earns no points).
+    """
 
     value: float
     rows: pd.DataFrame | None = None
+    missing: bool = False
+
+
+MISSING = KpiActual(math.nan, None, missing=True)
 
 
 KpiFunction = Callable[[KpiContext], KpiActual]
@@ -339,13 +363,18 @@ def rate_staff_qualified_share(ctx: KpiContext) -> KpiActual:
 
 
 def compute_actuals(ctx: KpiContext) -> dict[str, KpiActual]:
-    """The actual of every KPI the contract lists, in its order.
+    """The actual of every KPI the contract lists, in its order (:data:`MISSING` for a KPI
+    whose table is missing).
 
     Raises:
         ConfigError: the contract lists a KPI id that no function computes.
     """
     check_kpi_functions(ctx.contract)
-    return {spec.id: REGISTRY[spec.id](ctx) for spec in ctx.contract.kpis}
+    absent = set(ctx.missing_kpis())
+    return {
+        spec.id: MISSING if spec.id in absent else REGISTRY[spec.id](ctx)
+        for spec in ctx.contract.kpis
+    }
 
 
 def check_kpi_functions(contract: Contract) -> None:

@@ -26,22 +26,26 @@ def apply_rule(actual: ArrayLike, spec: KpiSpec) -> np.ndarray:
     """The share of a KPI's weight earned (0..1) under its rule.
 
     linear = min(1, actual/target); floor_linear = clip((actual-floor)/(target-floor), 0, 1);
-    threshold = 1 if actual ≥ target else 0.
+    threshold = 1 if actual ≥ target else 0. A missing actual (NaN: its export is absent)
+    earns nothing.
 
     >>> from qyzj_analytics.contract.model import load_contract
-    >>> apply_rule([0.875, 0.95, 0.7], load_contract().kpi("appeal_resolution_rate")).tolist()
-    [0.5, 1.0, 0.0]
+    >>> rate = load_contract().kpi("appeal_resolution_rate")
+    >>> apply_rule([0.875, 0.95, 0.7, float("nan")], rate).tolist()
+    [0.5, 1.0, 0.0, 0.0]
     """
     a = np.asarray(actual, dtype=float)
     target = spec.target
     if spec.rule == "linear":
-        return np.minimum(1.0, a / target)
-    if spec.rule == "floor_linear":
+        share = np.minimum(1.0, a / target)
+    elif spec.rule == "floor_linear":
         floor = float(spec.floor or 0.0)
-        return np.clip(np.round((a - floor) / (target - floor), _EPS_DIGITS), 0.0, 1.0)
-    if spec.rule == "threshold":
-        return (np.round(a - target, _EPS_DIGITS) >= 0).astype(float)
-    raise ValueError(spec.rule)
+        share = np.clip(np.round((a - floor) / (target - floor), _EPS_DIGITS), 0.0, 1.0)
+    elif spec.rule == "threshold":
+        share = (np.round(a - target, _EPS_DIGITS) >= 0).astype(float)
+    else:
+        raise ValueError(spec.rule)
+    return np.where(np.isnan(a), 0.0, share)
 
 
 def score_points(actuals: Mapping[str, ArrayLike], contract: Contract) -> dict[str, np.ndarray]:

@@ -36,7 +36,7 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     """Horizontal bars of each KPI's attainment of its annual target, coloured by pace status.
 
     A black tick marks where the KPI should stand today (应达进度); the dashed line is the annual
-    target (100 %).
+    target (100 %). A KPI whose export is missing (缺少导出) has no bar, only a grey label.
 
     Args:
         kpi_table: :func:`qyzj_analytics.metrics.kpi_table`.
@@ -47,8 +47,9 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     fig = make_figure(max(3.0, 0.42 * n + 1.4))
     ax = fig.add_subplot()
     y = np.arange(n)
-    shown = np.minimum(table["完成率"].to_numpy(float), ATTAINMENT_CAP)
+    shown = np.nan_to_num(np.minimum(table["完成率"].to_numpy(float), ATTAINMENT_CAP))
     colors = [STATUS_COLORS[STATUS_BY_ZH[s]] for s in table["状态"]]
+    missing = (table["状态"] == STATUS_ZH["missing"]).to_numpy()
     ax.barh(y, shown, color=colors, height=0.62)
     ax.scatter(
         np.minimum(table["应达完成率"].to_numpy(float), ATTAINMENT_CAP),
@@ -62,6 +63,11 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     ax.axvline(1.0, color=PACE_COLOR, linestyle="--", linewidth=1)
     label_x = ATTAINMENT_CAP + 0.04
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
+        if row["状态"] == STATUS_ZH["missing"]:
+            ax.text(
+                label_x, yi, row["状态"], va="center", fontsize=9, color=STATUS_COLORS["missing"]
+            )
+            continue
         text = (
             f"{row['完成率']:.0%}  ({format_quantity(row['实际'], row['单位'])}"
             f" / {format_quantity(row['目标'], row['单位'])})"
@@ -75,12 +81,15 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
         f"年度目标完成率（超过 {ATTAINMENT_CAP:.0%} 的截断显示；右侧为 完成率（实际 / 目标））"
     )
     clean_axes(ax, "x")
-    handles = [Patch(color=STATUS_COLORS[s], label=STATUS_ZH[s]) for s in STATUS_COLORS]
+    statuses = [s for s in STATUS_COLORS if s != "missing" or missing.any()]
+    handles = [Patch(color=STATUS_COLORS[s], label=STATUS_ZH[s]) for s in statuses]
     handles.append(
         Line2D([], [], marker="|", linestyle="none", color="black", markersize=12, mew=2.4)
     )
-    labels = [*STATUS_ZH.values(), "今天应达到的进度"]
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=9)
+    labels = [*(STATUS_ZH[s] for s in statuses), "今天应达到的进度"]
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, fontsize=9
+    )
     when = f"（截至 {as_of}）" if as_of else ""
     ax.set_title(f"各项指标完成情况{when}", loc="left", fontsize=13)
     return fig
@@ -174,8 +183,15 @@ def plot_burnup_grid(
 ) -> Figure:
     """Small multiples: one burn-up per count KPI (``burnups`` is the long frame of
     :func:`qyzj_analytics.metrics.build_burnups`; ``bands`` the forecast frame with a ``kpi_id``
-    column, optional)."""
+    column, optional). KPIs whose export is missing have no burn-up; with none left the figure
+    says so."""
     ids = list(dict.fromkeys(burnups["kpi_id"]))
+    when = f"（截至 {as_of}）" if as_of else ""
+    if not ids:
+        fig = make_figure(2.0)
+        fig.text(0.5, 0.5, "没有可绘制的计数类指标（相关导出缺失）", ha="center", va="center")
+        fig.suptitle(f"计数类指标累计进度{when}", x=0.01, ha="left", fontsize=13)
+        return fig
     rows = -(-len(ids) // columns)
     height = 2.6 * rows + 0.9
     fig = make_figure(height)
@@ -217,6 +233,8 @@ def plot_burnup_grid(
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     for status, zh in STATUS_ZH.items():
+        if status == "missing":  # missing KPIs have no burn-up
+            continue
         handles.append(Patch(color=STATUS_COLORS[status]))
         labels.append(f"进度{zh}")
     fig.legend(
@@ -227,7 +245,6 @@ def plot_burnup_grid(
         ncols=len(labels),
         frameon=False,
     )
-    when = f"（截至 {as_of}）" if as_of else ""
     fig.suptitle(
         f"计数类指标累计进度{when}", x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=13
     )

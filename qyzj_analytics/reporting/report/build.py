@@ -124,10 +124,14 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
         The published folder.
 
     Raises:
-        DataError: the exports cannot be used (nothing is published).
+        DataError: the exports cannot be used (nothing is published; with no export at all,
+            nothing is written).
         NotebookFailed: a notebook failed; the run is kept in ``out_dir/<quarter>.failed``.
         ReportLocked: another run holds the quarter's lock.
     """
+    from qyzj_analytics.ingest.pipeline import require_exports  # (pandas: only when running)
+
+    require_exports(options.raw_dir)  # no export at all: exit 3 before anything is written
     notebooks = find_notebooks(options.notebooks_dir)
     out_dir = options.out_dir
     ensure_writable(out_dir)

@@ -51,6 +51,8 @@ def grade_outlook(metrics: Metrics) -> tuple[str, str]:
     """Current grade and the most likely year-end grade with its probability, as cover text."""
     score = metrics.score
     current = f"{score['grade_name']}（基础分 {score['base']:.2f}，奖励分 {score['bonus']:g}）"
+    if score.get("missing_exports"):
+        current += "；因缺少导出，得分与档次只是下限"
     grades = grade_probabilities(metrics)
     if not grades:
         return current, "预测不可用"
@@ -77,6 +79,14 @@ def freshness_text(metrics: Metrics) -> str:
     return f"导出中最新的记录日期为 {latest.isoformat()}，{lag}{tail}"
 
 
+def missing_rows(metrics: Metrics) -> list[tuple[str, str]]:
+    """The cover row naming the missing exports (DESIGN "Missing tables"); none when complete."""
+    names = metrics.score.get("missing_exports") or []
+    if not names:
+        return []
+    return [("缺少导出", f"缺少导出：{'、'.join(names)}（相关指标记 0 分）")]
+
+
 def cover_cell(options: ReportOptions, contract: Contract, metrics: Metrics) -> NotebookNode:
     """The cover as a markdown cell of escaped HTML (no blank line, so it stays one block)."""
     import nbformat
@@ -89,11 +99,12 @@ def cover_cell(options: ReportOptions, contract: Contract, metrics: Metrics) -> 
         ("报告季度", f"{year} 年第{'一二三四'[q - 1]}季度（{options.quarter}）"),
         ("数据截至", options.as_of.isoformat()),
         ("数据新鲜度", freshness_text(metrics)),
+        *missing_rows(metrics),
         ("当前档次", current),
         ("年终展望", future),
         ("生成时间", dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
     ]
-    emphasis, grade_class = {"当前档次", "年终展望"}, ' class="qyzj-grade"'
+    emphasis, grade_class = {"当前档次", "年终展望", "缺少导出"}, ' class="qyzj-grade"'
     parts = [
         '<section class="qyzj-cover">',
         f"<h1>{_e(contract.name)}</h1>",

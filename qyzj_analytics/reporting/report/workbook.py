@@ -27,7 +27,7 @@ FORECAST_COLUMNS = {  # metrics.ForecastMetrics.kpis column → workbook header
     "每周还需": "达标每周还需",
     "还需单位": "还需单位",
 }
-STATUS_FILL = {"on_track": "C6EFCE", "at_risk": "FFEB9C", "behind": "FFC7CE"}
+STATUS_FILL = {"on_track": "C6EFCE", "at_risk": "FFEB9C", "behind": "FFC7CE", "missing": "D9D9D9"}
 
 
 def neutralize_cell(value: Any) -> Any:
@@ -178,6 +178,13 @@ def write_kpi_xlsx(
         f"进度状态：正常 = 实际 ≥ 应达进度；预警 = 不低于应达进度的 {at_risk}；落后 = 更低。",
     )
     sheet.put(row + 3, 1, "本表只含汇总数字，不含任何个人信息（合同五.3）。")
+    missing = metrics.score.get("missing_exports") or []
+    if missing:
+        sheet.put(
+            row + 4,
+            1,
+            f"缺少导出：{'、'.join(missing)}（相关指标记 0 分，得分、档次与付款只是下限）。",
+        ).font = Font(bold=True, color="C00000")
 
     # Score sheet
     sheet = _Sheet(
