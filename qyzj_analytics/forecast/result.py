@@ -162,8 +162,6 @@ def summarize_draws(
     notes = list(sim.notes)
     if horizon.calendar.note():
         notes.insert(0, horizon.calendar.note())
-    if ctx.as_of_note:
-        notes.insert(0, ctx.as_of_note)
     if horizon.elapsed_workdays == 0 and horizon.remaining_days:
         notes.append(
             f"截至日之前合同期内尚无工作日：各项速率使用弱先验（按合同目标进度，上下约 {PRIOR_LOG_SD:.0%}；"
@@ -176,6 +174,8 @@ def summarize_draws(
             f"缺少导出：{name_tables([t for t in TABLES if t in ctx.missing])}；{names}"
             "在每次模拟中都按缺失记 0 分（不模拟），年终得分、档次概率与付款只是下限",
         )
+    if ctx.as_of_note:  # first: every other figure is at this date
+        notes.insert(0, ctx.as_of_note)
     if not ctx.facts_found:
         notes.append(NO_FACTS_NOTE)
     held = [s.name for s in contract.kpis if method_of(s.id) == "held" and s.id not in sim.missing]
