@@ -225,3 +225,18 @@ def test_explain_after_the_period_says_which_date_it_used(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "2026-01-15" in out and "2025-12-31" in out and "柳市小微园" in out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(raw: Path) -> None:
+    """`qyzj kpi --json | head -c 20`: the pipe closes before the output is written."""
+    code = "import sys; from qyzj_analytics.cli import main; sys.exit(main(sys.argv[1:]))"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, "kpi", "--raw", str(raw), "--as-of", "2025-06-30", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert writer.stdout is not None and writer.stderr is not None
+    writer.stdout.close()  # the reader is gone before the first byte
+    stderr = writer.stderr.read().decode("utf-8", "replace")
+    assert writer.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
