@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qyzj_analytics.ingest.aliases import coalesce_aliases
 from qyzj_analytics.ingest.arrow import materialize_text
 from qyzj_analytics.ingest.cells import cell_noter
 from qyzj_analytics.ingest.dedupe import DEFAULT_CLOSED_STATUSES, dedupe_rows
@@ -84,14 +85,14 @@ def _clean_raw_table(
     spec = TABLES[raw.table]
     live = select_live_rows(raw)
     n = len(raw.source_row[live])
-    frame = raw.frame if n == len(raw.frame) else take_rows(raw.frame, live)
+    whole, warn_parts = coalesce_aliases(raw, {c.name: _PARSERS[c.kind] for c in spec.columns})
+    frame = whole if n == len(whole) else take_rows(whole, live)
     rejected_by = np.full(n, -1, dtype=np.int16)  # index into `checked` of the failing column
     checked: list[str] = []
     why: list[tuple[np.ndarray, np.ndarray] | str] = []  # per checked column: reasons, take
     unusable: dict[str, np.ndarray] = {}  # canonical column -> per distinct value: no value
     parsed_of: dict[str, DistinctParse] = {}
     noted: dict[str, np.ndarray] = {}  # canonical column -> per distinct value: a warning
-    warn_parts: list[pd.DataFrame] = []
     out: dict[str, Any] = {}
     for col in spec.columns:
         if col.name not in frame:
