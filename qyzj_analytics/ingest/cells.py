@@ -64,19 +64,37 @@ def cell_problem(value: Any) -> str | None:
     return FORMULA_NOTE if _FORMULA_RE.match(text) else None
 
 
-def _note_cell(value: Any) -> CellNote | None:
-    problem = cell_problem(value)
-    return None if problem is None else CellNote(problem, True)
+_MARKS = frozenset("#=＃＝ \t\u3000")  # a first character that may start an error or formula
+_ANY_MARK_RE = re.compile("(?:^|\0)[#=＃＝ \t\u3000]")
 
 
-def _note_date_cell(value: Any) -> CellNote | None:
-    problem = cell_problem(value)
-    if problem is not None:
-        return CellNote(problem, True)
-    warning = date_note(value)
-    return None if warning is None else CellNote(warning, False)
+def _note_cells(values: list[Any]) -> dict[int, CellNote]:
+    """Position -> note of the values holding no usable value (most values are skipped at once)."""
+    try:  # text only (a CSV column): one search over all of it finds none in the common case
+        if not _ANY_MARK_RE.search("\0".join(values)):
+            return {}
+    except TypeError:  # numbers, dates ... among the values
+        pass
+    marks = _MARKS
+    notes: dict[int, CellNote] = {}
+    for i in [i for i, v in enumerate(values) if type(v) is str and v[:1] in marks]:
+        problem = cell_problem(values[i])
+        if problem is not None:
+            notes[i] = CellNote(problem, True)
+    return notes
 
 
-def cell_noter(kind: str) -> Callable[[Any], CellNote | None]:
-    """The function noting a raw cell of a column of ``kind`` (see :class:`CellNote`)."""
-    return _note_date_cell if kind == "date" else _note_cell
+def _note_date_cells(values: list[Any]) -> dict[int, CellNote]:
+    """:func:`_note_cells`, plus the warnings for dates read with a range or a weekday."""
+    notes = _note_cells(values)
+    for i, value in enumerate(values):
+        if i not in notes:
+            warning = date_note(value)
+            if warning is not None:
+                notes[i] = CellNote(warning, False)
+    return notes
+
+
+def cell_noter(kind: str) -> Callable[[list[Any]], dict[int, CellNote]]:
+    """The function noting the distinct raw cells of a column of ``kind`` (see :class:`CellNote`)."""
+    return _note_date_cells if kind == "date" else _note_cells

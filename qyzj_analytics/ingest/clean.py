@@ -197,12 +197,15 @@ def _clean_raw_table(
 def _apply_notes(parsed: DistinctParse) -> tuple[np.ndarray, np.ndarray]:
     """Per distinct value: no usable value (made a failure of its own), and a kept value to warn
     about (see :func:`~qyzj_analytics.ingest.cells.cell_noter`)."""
-    notes = parsed.notes or []
-    bad = np.array([n is not None and n.bad for n in notes], dtype=bool)
-    warn = np.array([n is not None and not n.bad for n in notes], dtype=bool)
-    for i in np.flatnonzero(bad):
-        parsed.results[i] = None
-        parsed.reasons[i] = notes[i].text
+    bad = np.zeros(len(parsed.results), dtype=bool)
+    warn = np.zeros(len(parsed.results), dtype=bool)
+    for i, note in (parsed.notes or {}).items():
+        if note.bad:
+            bad[i] = True
+            parsed.results[i] = None
+            parsed.reasons[i] = note.text
+        else:
+            warn[i] = True
     return bad, warn
 
 
@@ -216,7 +219,9 @@ def _warn(
     suffix: str = "",
 ) -> pd.DataFrame:
     """Warnings for rows ``idx`` (of the live rows) of column ``name``, from its cell notes."""
-    notes = np.asarray([n.text if n is not None else "" for n in parsed.notes or []], object)
+    notes = np.full(len(parsed.results), "", dtype=object)
+    for i, note in (parsed.notes or {}).items():
+        notes[i] = note.text
     return list_issues(
         raw,
         to_positions(live, idx),

@@ -346,7 +346,7 @@ class DistinctParse(NamedTuple):
     results: list[Any]  # one per distinct value, plus one for "empty" at the end
     reasons: list[str | None]  # the ParseError message, or None
     take: np.ndarray  # position of each row's value in ``results`` (read-only)
-    notes: list[Any] | None = None  # ``note(value)`` per distinct value (see parse_distinct)
+    notes: dict[int, Any] | None = None  # position in ``results`` -> note (see parse_distinct)
 
     def values(self, dtype: Any = object) -> np.ndarray:
         """Parsed value per row, as a numpy array of ``dtype``."""
@@ -390,9 +390,11 @@ _BATCHES: dict[Callable[[Any], Any], Callable[[list[Any]], list[Any]]] = {
 
 
 def parse_distinct(
-    values: pd.Series, parser: Callable[[Any], Any], note: Callable[[Any], Any] | None = None
+    values: pd.Series,
+    parser: Callable[[Any], Any],
+    note: Callable[[list[Any]], dict[int, Any]] | None = None,
 ) -> DistinctParse:
-    """Apply ``parser`` (and ``note``, if given, into ``notes``) once per distinct value.
+    """Apply ``parser`` once per distinct value (and ``note`` to the list of them, into ``notes``).
 
     A value the parser rejects gives result ``None`` and the :class:`ParseError` message as its
     reason. Columns of a million rows hold a few thousand distinct values, so this is fast.
@@ -423,7 +425,7 @@ def parse_distinct(
                 reasons.append(str(exc))
     results.append(parser(None))
     reasons.append(None)
-    notes = None if note is None else [*map(note, uniques), None]
+    notes = None if note is None else note(uniques)
     take = codes  # (no copy when nothing is missing, as in every column read from a CSV)
     if len(codes) and codes.min() < 0:
         take = codes.astype(np.promote_types(codes.dtype, np.min_scalar_type(len(uniques))))
