@@ -17,6 +17,7 @@ from qyzj_analytics.errors import ParseError
 from qyzj_analytics.ingest.parse import (
     _PLAIN_RE,
     credit_codes_valid,
+    date_note,
     is_valid_credit_code,
     key_text,
     key_texts,
@@ -398,3 +399,49 @@ def test_parse_whole_date_reads_typed_dates(text: str) -> None:
 def test_parse_whole_date_refuses_anything_else(text: str) -> None:
     with pytest.raises(ParseError):
         parse_whole_date(text)
+
+
+# ---------------------------------------------------------------- day ranges and weekdays
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("2025年3月5日-3月7日", "日期为区间，取第一天"),
+        ("2025.3.5-3.7", "日期为区间，取第一天"),
+        ("2025-03-05至2025-03-07", "日期为区间，取第一天"),
+        ("2025/3/5~3/7", "日期为区间，取第一天"),
+        ("20250305-20250307", "日期为区间，取第一天"),
+        ("2025年3月5日（周三）", None),
+        ("2025-03-05 星期三 14:30", None),
+        ("2025-03-05 (Wed)", None),
+        ("2025-03-05 Wednesday", None),
+        ("2025-03-05 周四", "星期与日期不符，按日期处理"),
+        ("2025-03-05 14:30-16:00", None),
+    ],
+)
+def test_parse_date_reads_ranges_and_weekdays_as_the_first_day(text: str, note: str | None) -> None:
+    assert parse_date(text) == dt.date(2025, 3, 5)
+    assert date_note(text) == note
+
+
+def test_a_range_across_new_year_keeps_its_first_day() -> None:
+    assert parse_date("2025年12月30日-1月2日") == dt.date(2025, 12, 30)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3月5日-3月7日",  # no year
+        "2025-03-05-2",  # ends before it starts
+        "2025-03-05-3月40日",  # no such end
+        "2025-02-30-3月1日",  # no such start
+        "2025-03-05 周八",
+        "2025-03-05 thumb",
+        "2025-03-05 张三",
+        "2025-03-05-至",
+    ],
+)
+def test_parse_date_still_rejects_junk_around_ranges(text: str) -> None:
+    with pytest.raises(ParseError):
+        parse_date(text)

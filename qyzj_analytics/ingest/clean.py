@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qyzj_analytics.ingest.aliases import coalesce_aliases
 from qyzj_analytics.ingest.arrow import materialize_text
+from qyzj_analytics.ingest.cells import cell_noter
 from qyzj_analytics.ingest.dedupe import DEFAULT_CLOSED_STATUSES, dedupe_rows
 from qyzj_analytics.ingest.parse import (
     DistinctParse,
@@ -83,13 +85,14 @@ def _clean_raw_table(
     spec = TABLES[raw.table]
     live = select_live_rows(raw)
     n = len(raw.source_row[live])
-    frame = raw.frame if n == len(raw.frame) else take_rows(raw.frame, live)
+    whole, warn_parts = coalesce_aliases(raw, {c.name: _PARSERS[c.kind] for c in spec.columns})
+    frame = whole if n == len(whole) else take_rows(whole, live)
     rejected_by = np.full(n, -1, dtype=np.int16)  # index into `checked` of the failing column
     checked: list[str] = []
     why: list[tuple[np.ndarray, np.ndarray] | str] = []  # per checked column: reasons, take
     unusable: dict[str, np.ndarray] = {}  # canonical column -> per distinct value: no value
     parsed_of: dict[str, DistinctParse] = {}
-    warn_parts: list[pd.DataFrame] = []
+    noted: dict[str, np.ndarray] = {}  # canonical column -> per distinct value: a warning
     out: dict[str, Any] = {}
     for col in spec.columns:
         if col.name not in frame:
@@ -97,12 +100,21 @@ def _clean_raw_table(
                 raise AssertionError(col.name)
             out[col.name] = fill_absent(col.kind, n)
             continue
-        parsed = parse_distinct(frame[col.name], _PARSERS[col.kind])
+        parsed = parse_distinct(frame[col.name], _PARSERS[col.kind], cell_noter(col.kind))
         parsed_of[col.name] = parsed
+        bad_d, noted_d = _apply_notes(parsed)
+        if noted_d.any():  # kept values with a warning (a day range ...), listed below
+            noted[col.name] = noted_d
         out[col.name] = type_column(parsed, col.kind)
         failed_d = np.array([r is not None for r in parsed.reasons], dtype=bool)
         empty_d = np.array([r is None for r in parsed.results], dtype=bool) & ~failed_d
         unusable[col.name] = failed_d | empty_d
+        if bad_d.any() and not col.required and col.kind != "count":
+            # an error value or uncomputed formula in an optional column: missing, with a warning
+            idx = np.flatnonzero(bad_d[parsed.take])
+            warn_parts.append(_warn(raw, live, idx, col.name, frame, parsed, "，按空值处理"))
+            failed_d &= ~bad_d
+            empty_d |= bad_d
         if col.kind == "count":  # an unreadable count is a warning, not a rejection
             idx = np.flatnonzero(failed_d[parsed.take]) if failed_d.any() else []
             if len(idx):
@@ -158,6 +170,11 @@ def _clean_raw_table(
                     ["统一社会信用代码校验位不符或长度不是 18 位（已保留并标记）"] * len(bad),
                 )
             )
+    for name, noted_d in noted.items():
+        parsed = parsed_of[name]
+        idx = np.flatnonzero(noted_d[parsed.take] & (rejected_by < 0))
+        if len(idx):
+            warn_parts.append(_warn(raw, live, idx, name, frame, parsed))
     out["source_file"] = fill_constant(raw.file, n)
     out["source_sheet"] = fill_constant(raw.sheet, n)
     out["source_row"] = raw.source_row[live].astype(np.int64)  # (a copy, never a view of raw)
@@ -175,6 +192,43 @@ def _clean_raw_table(
     parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     warnings = pd.concat(warn_parts, ignore_index=True) if warn_parts else empty_issues()
     return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
+
+
+def _apply_notes(parsed: DistinctParse) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct value: no usable value (made a failure of its own), and a kept value to warn
+    about (see :func:`~qyzj_analytics.ingest.cells.cell_noter`)."""
+    bad = np.zeros(len(parsed.results), dtype=bool)
+    warn = np.zeros(len(parsed.results), dtype=bool)
+    for i, note in (parsed.notes or {}).items():
+        if note.bad:
+            bad[i] = True
+            parsed.results[i] = None
+            parsed.reasons[i] = note.text
+        else:
+            warn[i] = True
+    return bad, warn
+
+
+def _warn(
+    raw: RawTable,
+    live: np.ndarray,
+    idx: np.ndarray,
+    name: str,
+    frame: pd.DataFrame,
+    parsed: DistinctParse,
+    suffix: str = "",
+) -> pd.DataFrame:
+    """Warnings for rows ``idx`` (of the live rows) of column ``name``, from its cell notes."""
+    notes = np.full(len(parsed.results), "", dtype=object)
+    for i, note in (parsed.notes or {}).items():
+        notes[i] = note.text
+    return list_issues(
+        raw,
+        to_positions(live, idx),
+        [raw.header_text(name)] * len(idx),
+        frame[name].iloc[idx],
+        [f"{t}{suffix}" for t in notes[parsed.take[idx]]],
+    )
 
 
 def clean_exports(

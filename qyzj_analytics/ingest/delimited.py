@@ -212,7 +212,8 @@ def _read_csv_fast(
         )
 
     # first the canonical columns and the first one, which decides blank and summary rows ...
-    table = read(sorted({0, *match.columns.values()}))
+    extra = [pos for positions in match.alternates.values() for pos in positions]
+    table = read(sorted({0, *match.columns.values(), *extra}))
     n = table.num_rows
     if quoted and n != _count_lines(data, start):
         raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
@@ -221,6 +222,10 @@ def _read_csv_fast(
     encoded = {
         col: worker_pool().submit(encode_categorical, table.column(names[pos]))
         for col, pos in match.columns.items()
+    }
+    alternates = {  # other columns with an accepted header (rare): coalesced in cleaning
+        col: [(header[pos].strip(), table.column(names[pos]).to_pandas()) for pos in positions]
+        for col, positions in match.alternates.items()
     }
     try:
         every = table if table.num_columns == width else None
@@ -245,6 +250,7 @@ def _read_csv_fast(
         blank=blank,
         summary=summary,
         header_of=map_headers(header, match),
+        alternates=alternates,
     )
 
 

@@ -128,10 +128,11 @@ def read_grid(rows: list[list[Any]], where: Location, row_offset: int = 0) -> Ra
         bool,
         len(body),
     )
-    data = {
-        col: pd.Series([r[pos] if pos < len(r) else None for r in body], dtype=object)
-        for col, pos in match.columns.items()
-    }
+
+    def column_of(pos: int) -> pd.Series:
+        return pd.Series([r[pos] if pos < len(r) else None for r in body], dtype=object)
+
+    data = {col: column_of(pos) for col, pos in match.columns.items()}
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(body)))
     return RawTable(
         file=where.file or "",
@@ -144,6 +145,10 @@ def read_grid(rows: list[list[Any]], where: Location, row_offset: int = 0) -> Ra
         blank=blank,
         summary=summary,
         header_of=map_headers(rows[h], match),
+        alternates={
+            col: [(str(rows[h][pos]).strip(), column_of(pos)) for pos in positions]
+            for col, positions in match.alternates.items()
+        },
     )
 
 

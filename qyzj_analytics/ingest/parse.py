@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.errors import ParseError
+from qyzj_analytics.ingest.datetext import read_date_rest
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _QUOTES = "“”\"'「」‘’『』"
@@ -113,11 +114,7 @@ _DATE_RE = re.compile(
     r"(?P<rest>.*)$"
 )
 _COMPACT_RE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?P<rest>.*)$")
-_TIME_REST = re.compile(
-    r"^(?:\s*(?:T|\s)?\s*(?:上午|下午|晚上|早上|中午|AM|PM|am|pm)?\s*"
-    r"(?:\d{1,2}[:时点]\d{0,2}(?::\d{2})?(?:\.\d+)?分?)?"
-    r"(?:\s*(?:-|~|至|到)\s*(?:\d{1,2}[:时点]\d{0,2}(?::\d{2})?分?)?)?\s*)$"
-)
+_PLAIN_DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?: [\d:]+)?")
 _NO_YEAR_RE = re.compile(r"^\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
 
 
@@ -185,12 +182,35 @@ def parse_date(value: Any) -> dt.date | None:
         if _NO_YEAR_RE.match(text):
             raise ParseError(f"日期缺少年份: {_short(text)}")
         raise ParseError(f"无法识别的日期: {_short(text)}")
-    if not _TIME_REST.match(match["rest"]):
-        raise ParseError(f"无法识别的日期: {_short(text)}")
+    return _written_date(match, text)[0]
+
+
+def _written_date(match: re.Match[str], text: str) -> tuple[dt.date, str | None]:
+    """The day a matched written date names, and the warning its rest calls for (if any)."""
     try:
-        return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+        day = dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
     except ValueError as exc:
         raise ParseError(f"不存在的日期: {_short(text)}") from exc
+    try:
+        return day, read_date_rest(match["rest"], day)
+    except ParseError as exc:
+        raise ParseError(f"{exc}: {_short(text)}") from None
+
+
+def date_note(value: Any) -> str | None:
+    """The warning a date cell that :func:`parse_date` reads calls for (a day range ...), or None.
+
+    >>> date_note("2025.3.5-3.7"), date_note("2025-03-05")
+    ('日期为区间，取第一天', None)
+    """
+    if not isinstance(value, str) or _PLAIN_DATE_RE.fullmatch(value):
+        return None
+    text = normalize_text(value) or ""
+    match = _DATE_RE.match(text) or _COMPACT_RE.match(text)
+    try:
+        return None if match is None else _written_date(match, text)[1]
+    except ParseError:
+        return None
 
 
 def parse_whole_date(text: str) -> dt.date:
@@ -326,6 +346,7 @@ class DistinctParse(NamedTuple):
     results: list[Any]  # one per distinct value, plus one for "empty" at the end
     reasons: list[str | None]  # the ParseError message, or None
     take: np.ndarray  # position of each row's value in ``results`` (read-only)
+    notes: dict[int, Any] | None = None  # position in ``results`` -> note (see parse_distinct)
 
     def values(self, dtype: Any = object) -> np.ndarray:
         """Parsed value per row, as a numpy array of ``dtype``."""
@@ -368,8 +389,12 @@ _BATCHES: dict[Callable[[Any], Any], Callable[[list[Any]], list[Any]]] = {
 }
 
 
-def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctParse:
-    """Apply ``parser`` once per distinct value of ``values``.
+def parse_distinct(
+    values: pd.Series,
+    parser: Callable[[Any], Any],
+    note: Callable[[list[Any]], dict[int, Any]] | None = None,
+) -> DistinctParse:
+    """Apply ``parser`` once per distinct value (and ``note`` to the list of them, into ``notes``).
 
     A value the parser rejects gives result ``None`` and the :class:`ParseError` message as its
     reason. Columns of a million rows hold a few thousand distinct values, so this is fast.
@@ -400,8 +425,9 @@ def parse_distinct(values: pd.Series, parser: Callable[[Any], Any]) -> DistinctP
                 reasons.append(str(exc))
     results.append(parser(None))
     reasons.append(None)
+    notes = None if note is None else note(uniques)
     take = codes  # (no copy when nothing is missing, as in every column read from a CSV)
     if len(codes) and codes.min() < 0:
         take = codes.astype(np.promote_types(codes.dtype, np.min_scalar_type(len(uniques))))
         take[take < 0] = len(uniques)
-    return DistinctParse(results, reasons, take)
+    return DistinctParse(results, reasons, take, notes)

@@ -36,6 +36,8 @@ class RawTable:
     blank: np.ndarray  # bool: every cell empty
     summary: np.ndarray  # bool: first non-empty cell is 合计/总计/小计
     header_of: dict[str, str] = field(default_factory=dict)  # canonical column -> header text
+    # canonical column -> (header text, raw values) of each other column with an accepted header
+    alternates: dict[str, list[tuple[str, pd.Series]]] = field(default_factory=dict)
 
     def header_text(self, column: str) -> str:
         """The header of canonical ``column`` as the file spells it (for messages)."""

@@ -166,6 +166,8 @@ class HeaderMatch:
     columns: dict[str, int] = field(default_factory=dict)  # canonical column -> position
     missing: tuple[str, ...] = ()
     duplicates: dict[str, list[int]] = field(default_factory=dict)
+    # canonical column -> positions of its other accepted headers, in order of preference
+    alternates: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -182,6 +184,7 @@ def match_table(cells: Sequence[str], spec: TableSpec) -> HeaderMatch:
     """Match normalised header ``cells`` against one table's accepted headers."""
     columns: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
+    alternates: dict[str, list[int]] = {}
     for col in spec.columns:
         positions = [i for i, cell in enumerate(cells) if cell in col.headers]
         if not positions:
@@ -195,10 +198,13 @@ def match_table(cells: Sequence[str], spec: TableSpec) -> HeaderMatch:
         # the first accepted header (in the spec's order of preference) wins
         first = min(positions, key=lambda i: (col.headers.index(cells[i]), i))
         columns[col.name] = first
+        others = sorted(by_header.values(), key=lambda ps: col.headers.index(cells[ps[0]]))[1:]
+        if others:
+            alternates[col.name] = [ps[0] for ps in others]
     missing = [c for c in spec.required if c not in columns]
     if spec.one_of and not any(c in columns for c in spec.one_of):
         missing.append("/".join(spec.one_of))
-    return HeaderMatch(spec.name, columns, tuple(missing), duplicates)
+    return HeaderMatch(spec.name, columns, tuple(missing), duplicates, alternates)
 
 
 def name_tables(tables: Sequence[str]) -> str:

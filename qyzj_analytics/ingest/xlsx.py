@@ -8,6 +8,7 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
+from qyzj_analytics.ingest.sheetcells import mark_cells, scan_marked_cells
 
 
 def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
@@ -29,6 +30,7 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
         raise DataError(
             f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {exc}", Location(name)
         ) from None
+    marked = scan_marked_cells(path)  # error values and uncomputed formulas read as ""
     tables: list[RawTable] = []
     notes: list[str] = []
     errors: list[DataError] = []
@@ -37,6 +39,7 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
         if not rows or all(all(is_empty(c) for c in r) for r in rows):
             notes.append(f"{name} / {sheet}: 空工作表，已跳过")
             continue
+        mark_cells(rows, marked.get(sheet, {}))
         try:
             tables.append(read_grid(rows, where))
         except DataError as exc:

@@ -1,8 +1,9 @@
 """Data-quality tables: files found, rows read/kept/rejected, reasons, warnings, duplicates,
 activities of unknown format and data freshness.
 
-Rejected cell values are shown only for date and count columns (other cells may hold personal
-data); no name, phone number, ID number or appeal text ever leaves this module.
+A cell value is shown only when it reads as a date or a small count; any other value is shown by
+its shape ("文本，3 字", "数字，11 位"), so no name, phone number, ID number or appeal text ever
+leaves this module.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from qyzj_analytics.errors import ParseError
+from qyzj_analytics.ingest.parse import normalize_text, parse_count, parse_date
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.kpi import KpiContext, activities_to_date
 
@@ -81,12 +84,34 @@ def describe_reason(reason: str) -> str:
     return re.sub(r"^(无法识别的[^\s:：']+)\s.*$", r"\1", head)
 
 
-def _value_columns(table: str) -> set[str]:
-    """Header names (as issues report them) of the table's date and count columns."""
-    spec = TABLES.get(table)
-    if spec is None:
-        return set()
-    return {c.headers[0] for c in spec.columns if c.kind in ("date", "count")}
+_MAX_SHOWN_DIGITS = 6  # a count of up to 999999 is shown; longer digit runs may be a phone
+_DIGITS_RE = re.compile(r"\d+(?:\.0+)?")
+_DATE_SHAPE_RE = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?")  # 2025-13-01: shown
+
+
+def show_value(value: Any) -> str:
+    """A cell value as the report may show it: the value when it reads as a date or a count of
+    at most six digits (or looks like a date, ``2025-13-01``); else only its shape.
+
+    >>> show_value("2025年3月5日"), show_value("13812345678"), show_value("张三")
+    ('2025年3月5日', '数字，11 位', '文本，2 字')
+    """
+    text = normalize_text(value) or ""
+    if not text:
+        return ""
+    if _DIGITS_RE.fullmatch(text):
+        digits = len(text.split(".")[0])
+        if digits > _MAX_SHOWN_DIGITS:
+            return f"数字，{digits} 位"
+    for parse in (parse_date, parse_count):
+        try:
+            if parse(text) is not None:
+                return text
+        except ParseError:
+            pass
+    if _DATE_SHAPE_RE.fullmatch(text):
+        return text
+    return f"文本，{len(text)} 字"
 
 
 def _row_ref(sheet: Any, row: Any) -> str:
@@ -96,8 +121,8 @@ def _row_ref(sheet: Any, row: Any) -> str:
 def summarize_issues(issues: pd.DataFrame) -> pd.DataFrame:
     """Issues (rejected rows or warnings) grouped by table, file, column and reason.
 
-    Columns: 表, 文件, 列, 原因, 行数, 示例行号 (``sheet!row``, first five), 示例值 (only for date
-    and count columns; other cells may be personal data).
+    Columns: 表, 文件, 列, 原因, 行数, 示例行号 (``sheet!row``, first five), 示例值 (up to three,
+    each a date or a count, or else only its shape: see :func:`show_value`).
     """
     columns = ["表", "文件", "列", "原因", "行数", "示例行号", "示例值"]
     if issues.empty:
@@ -112,10 +137,8 @@ def summarize_issues(issues: pd.DataFrame) -> pd.DataFrame:
         refs = [
             _row_ref(s, r) for s, r in zip(group["source_sheet"], group["source_row"], strict=True)
         ]
-        examples = ""
-        if column in _value_columns(str(table)):
-            values = pd.unique(group["value"].astype("str"))[:3]
-            examples = "、".join(values)
+        shown = [show_value(v) for v in pd.unique(group["value"].astype("str"))]
+        examples = "、".join([v for v in dict.fromkeys(shown) if v][:3])
         rows.append(
             {
                 "表": _table_zh(str(table)),
