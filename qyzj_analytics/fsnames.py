@@ -30,15 +30,15 @@ def readable_name(name: str) -> str:
     >>> readable_name(os.fsdecode(b"a\\xff.csv"))
     'a\\\\xff.csv'
     """
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    else:
+    if not _has_surrogate(name):
         return name
     return "/".join(_readable_part(p) if _has_surrogate(p) else p for p in name.split("/"))
 
 
 def _has_surrogate(text: str) -> bool:
     """True when ``text`` holds a surrogate escape (an undecodable byte of a file name)."""
-    return any("\udc80" <= c <= "\udcff" for c in text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
