@@ -17,6 +17,7 @@ from qyzj_analytics.contract.model import load_contract
 from qyzj_analytics.errors import ConfigError, DataError
 from qyzj_analytics.fsnames import readable_name
 from qyzj_analytics.ingest.facts import load_facts
+from qyzj_analytics.ingest.pipeline import require_exports
 from qyzj_analytics.ingest.read import read_raw_dir
 from qyzj_analytics.ingest.sniff import sniff_format
 
@@ -105,6 +106,28 @@ def test_unreadable_subfolder_is_an_error(
     assert len(exports.errors) == 1
     assert "2025上半年" in str(exports.errors[0]) and "权限不足" in str(exports.errors[0])
     assert main(["kpi", "--raw", str(raw_dir), "--as-of", "2025-06-30"]) == 3
+
+
+def test_only_export_in_an_unreadable_folder_names_the_folder(
+    raw_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    locked = raw_dir / "归档"
+    locked.mkdir()
+    real = os.scandir
+
+    def scandir(path: os.PathLike[str] | str) -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    require_exports(raw_dir)  # `report`'s early check leaves the naming to prepare()
+    assert main(["clean", "--raw", str(raw_dir), "--out", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    assert "归档" in err and "权限不足" in err
 
 
 def test_unreadable_hidden_folder_is_a_note(raw_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,6 +92,8 @@ def require_exports(raw_dir: Path) -> None:
             f"原始数据文件夹不存在: {readable_name(str(raw_dir))}",
             Location(readable_name(str(raw_dir))),
         )
-    files = walk_raw_dir(raw_dir).files
-    if not any(classify_file(p, raw_dir)[0] == "read" for p, _ in files):
+    walk = walk_raw_dir(raw_dir)
+    if any(is_error for *_, is_error in walk.problems):
+        return  # an unreadable folder or odd file may be the export: prepare() names it
+    if not any(classify_file(p, raw_dir)[0] == "read" for p, _ in walk.files):
         raise no_exports_error(raw_dir)
