@@ -258,6 +258,19 @@ def test_gbk_html_without_bom_and_nested_markup(raw_dir: Path) -> None:
     assert list(table.frame["format"]) == ["线下", "线下", "线上", "线下"]
 
 
+def test_html_with_a_layout_table_first_reads_the_data_table(raw_dir: Path) -> None:
+    page = (
+        "<html><body><table><tr><td>导出时间</td><td>2025-07-01</td></tr></table>"
+        + HTML_XLS.lstrip("\ufeff").format(rows=html_rows(3))
+        + "</body></html>"
+    )
+    (raw_dir / "page.xls").write_text(page, encoding="utf-8")
+    exports = read_raw_dir(raw_dir)
+    assert not exports.errors, [str(e) for e in exports.errors]
+    assert [t.sheet for t in exports.tables] == ["表格2"] and len(exports.tables[0].frame) == 3
+    assert any("表格1" in n for n in exports.notes)
+
+
 def test_html_without_a_table_is_a_chinese_error(raw_dir: Path) -> None:
     (raw_dir / "x.xls").write_bytes(b"<html><body>session expired</body></html>")
     exports = read_raw_dir(raw_dir)

@@ -70,13 +70,13 @@ def _span(value: str | None, cap: int) -> int:
 
 
 class _TableParser(HTMLParser):
-    """Collects the rows of the first top-level ``<table>`` (cell text, spans as empty cells)."""
+    """Collects the rows of every top-level ``<table>`` (cell text, spans as empty cells)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self.tables: list[Grid] = []
         self.rows: Grid = []
-        self.depth = 0  # table nesting; only depth 1 is the table read
-        self.done = False
+        self.depth = 0  # table nesting; only depth 1 is read (nested text joins its cell)
         self.row: list[Any] | None = None
         self.cell: list[str] | None = None
         self.spans: dict[int, int] = {}  # column -> rows still covered by a rowspan above
@@ -84,8 +84,6 @@ class _TableParser(HTMLParser):
         self.rowspan = 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.done:
-            return
         if tag == "table":
             self.depth += 1
         elif self.depth == 1 and tag == "tr":
@@ -103,12 +101,9 @@ class _TableParser(HTMLParser):
             self.cell.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if self.done:
-            return
         if tag == "table":
             if self.depth == 1:
-                self._end_row()
-                self.done = True
+                self.end_table()
             self.depth = max(self.depth - 1, 0)
         elif self.depth == 1 and tag in ("td", "th"):
             self._end_cell()
@@ -116,7 +111,7 @@ class _TableParser(HTMLParser):
             self._end_row()
 
     def handle_data(self, data: str) -> None:
-        if self.cell is not None and not self.done:
+        if self.cell is not None:
             self.cell.append(data)
 
     def _skip_spanned(self) -> None:
@@ -141,6 +136,13 @@ class _TableParser(HTMLParser):
                 self.spans[col] = self.rowspan - 1
         self.cell = None
 
+    def end_table(self) -> None:
+        """Close the table being read (kept when it has rows)."""
+        self._end_row()
+        if self.rows:
+            self.tables.append(self.rows)
+        self.rows, self.spans = [], {}
+
     def _end_row(self) -> None:
         self._end_cell()
         if self.row is not None:
@@ -148,13 +150,13 @@ class _TableParser(HTMLParser):
             for col, left in list(self.spans.items()):
                 if col >= len(self.row) and left > 0:
                     self.spans[col] = left - 1
-            if len(self.rows) < MAX_ROWS:
+            if len(self.rows) < MAX_ROWS and sum(map(len, self.tables)) < MAX_ROWS:
                 self.rows.append(self.row)
             self.row = None
 
 
-def read_html_grid(data: Data, name: str) -> Grid:
-    """The cells of the first ``<table>`` of an HTML file, row by row (text values).
+def read_html_tables(data: Data, name: str) -> list[Grid]:
+    """The cells of every top-level ``<table>`` of an HTML file, row by row (text values).
 
     Raises:
         DataError: not decodable, or no table in it.
@@ -162,10 +164,10 @@ def read_html_grid(data: Data, name: str) -> Grid:
     parser = _TableParser()
     parser.feed(decode_markup(data, name))
     parser.close()
-    parser._end_row()
-    if not parser.rows:
+    parser.end_table()
+    if not parser.tables:
         raise DataError("这是一个网页（HTML）文件，但其中没有表格（<table>）", Location(name))
-    return parser.rows
+    return parser.tables
 
 
 def _ss_value(cell: ET.Element) -> Any:

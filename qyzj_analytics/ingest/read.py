@@ -19,7 +19,7 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.delimited import read_csv_export
 from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
 from qyzj_analytics.ingest.headers import read_grid
-from qyzj_analytics.ingest.markup import read_html_grid, read_spreadsheetml
+from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
 from qyzj_analytics.ingest.sniff import sniff_format
 from qyzj_analytics.ingest.workers import hash_later
@@ -123,7 +123,10 @@ def _read_tables(path: Path, name: str, data: Data) -> tuple[list[RawTable], lis
     if kind in ("xlsx", "xls"):
         return read_workbook(path, name)
     if kind == "html":
-        return [read_grid(read_html_grid(data, name), Location(name))], []
+        grids = read_html_tables(data, name)
+        if len(grids) == 1:
+            return [read_grid(grids[0], Location(name))], []
+        return read_sheets([(f"表格{i}", g) for i, g in enumerate(grids, start=1)], name)
     if kind == "spreadsheetml":
         return read_sheets(read_spreadsheetml(data, name), name)
     try:
