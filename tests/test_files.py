@@ -271,6 +271,15 @@ def test_html_with_a_layout_table_first_reads_the_data_table(raw_dir: Path) -> N
     assert any("表格1" in n for n in exports.notes)
 
 
+def test_html_with_odd_marked_sections_and_huge_spans_is_read(raw_dir: Path) -> None:
+    rows = html_rows(2) + '<tr><td colspan="99999999">说明</td></tr>'
+    page = HTML_XLS.format(rows=rows).replace("<table", "<![if !x]><![foo bar]><table")
+    (raw_dir / "excel-web.xls").write_text(page, encoding="utf-8")
+    exports = read_raw_dir(raw_dir)  # html.parser alone raises AssertionError on <![foo
+    assert not exports.errors, [str(e) for e in exports.errors]
+    assert len(exports.tables[0].frame) == 3
+
+
 def test_html_without_a_table_is_a_chinese_error(raw_dir: Path) -> None:
     (raw_dir / "x.xls").write_bytes(b"<html><body>session expired</body></html>")
     exports = read_raw_dir(raw_dir)

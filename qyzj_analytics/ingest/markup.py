@@ -83,6 +83,14 @@ class _TableParser(HTMLParser):
         self.colspan = 1
         self.rowspan = 1
 
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """Skip a marked section ``<![...]>`` the standard parser would refuse with an assert."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i)
+            return -1 if end < 0 else end + 1
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
             self.depth += 1
