@@ -319,13 +319,20 @@ def test_spreadsheetml_2003_is_read(raw_dir: Path) -> None:
 
 
 def test_spreadsheetml_far_index_does_not_allocate(raw_dir: Path) -> None:
-    rows = '<Row ss:Index="99999999"><Cell ss:Index="99999999"><Data ss:Type="String">x</Data></Cell></Row>'
+    rows = '<Row ss:Index="1048576"><Cell ss:Index="16384"><Data ss:Type="String">x</Data></Cell></Row>'
     (raw_dir / "far.xls").write_text(spreadsheetml(rows), encoding="utf-8")
     start = time.monotonic()
     exports = read_raw_dir(raw_dir)
     assert time.monotonic() - start < 10
     table = exports.tables[0]  # the far cell is a (rejected) row of its own: nothing lost
     assert int((~table.blank).sum()) == 1 and table.source_row[-1] == 1_048_576
+
+
+def test_spreadsheetml_beyond_excel_limits_is_an_error_not_a_silent_cut(raw_dir: Path) -> None:
+    rows = '<Row ss:Index="1048577"><Cell><Data ss:Type="String">x</Data></Cell></Row>'
+    (raw_dir / "huge.xls").write_text(spreadsheetml(rows), encoding="utf-8")
+    error = read_raw_dir(raw_dir).errors[0]
+    assert "上限" in str(error) and "huge.xls" in str(error)
 
 
 def test_spreadsheetml_with_entities_is_refused(raw_dir: Path) -> None:

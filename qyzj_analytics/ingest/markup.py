@@ -82,6 +82,7 @@ class _TableParser(HTMLParser):
         self.spans: dict[int, int] = {}  # column -> rows still covered by a rowspan above
         self.colspan = 1
         self.rowspan = 1
+        self.overflow = False  # a cell or row beyond Excel's size was met
 
     def parse_marked_section(self, i: int, report: int = 1) -> int:
         """Skip a marked section ``<![...]>`` the standard parser would refuse with an assert."""
@@ -139,6 +140,8 @@ class _TableParser(HTMLParser):
             self.row.append(None)
         if start < len(self.row):
             self.row[start] = text or None
+        elif text:
+            self.overflow = True
         if self.rowspan > 1:
             for col in range(start, len(self.row)):
                 self.spans[col] = self.rowspan - 1
@@ -160,6 +163,8 @@ class _TableParser(HTMLParser):
                     self.spans[col] = left - 1
             if len(self.rows) < MAX_ROWS and sum(map(len, self.tables)) < MAX_ROWS:
                 self.rows.append(self.row)
+            else:
+                self.overflow = True
             self.row = None
 
 
@@ -173,9 +178,19 @@ def read_html_tables(data: Data, name: str) -> list[Grid]:
     parser.feed(decode_markup(data, name))
     parser.close()
     parser.end_table()
+    if parser.overflow:
+        raise _too_big(name)
     if not parser.tables:
         raise DataError("这是一个网页（HTML）文件，但其中没有表格（<table>）", Location(name))
     return parser.tables
+
+
+def _too_big(name: str, sheet: str | None = None, row: int | None = None) -> DataError:
+    """The error of a table beyond Excel's own size (nothing of it is silently dropped)."""
+    return DataError(
+        f"表格超出 Excel 的上限（{MAX_ROWS:,} 行 × {MAX_COLUMNS:,} 列），文件损坏或不是真正的导出",
+        Location(name, sheet, row),
+    )
 
 
 def _ss_value(cell: ET.Element) -> Any:
@@ -232,16 +247,16 @@ def read_spreadsheetml(data: Data, name: str) -> list[tuple[str, Grid]]:
         grid: Grid = []
         table = sheet.find(f"{_SS}Table")
         for row in table.iter(f"{_SS}Row") if table is not None else ():
-            at = _index(row, len(grid), MAX_ROWS)
-            if at > MAX_ROWS or len(grid) >= MAX_ROWS:
-                break
+            at = _index(row, len(grid), MAX_ROWS + 1)
+            if at > MAX_ROWS:
+                raise _too_big(name, title)
             grid.extend([] for _ in range(at - 1 - len(grid)))
             cells: list[Any] = []
             for cell in row.iter(f"{_SS}Cell"):
-                col = _index(cell, len(cells), MAX_COLUMNS)
+                col = _index(cell, len(cells), MAX_COLUMNS + 1)
+                if col > MAX_COLUMNS:
+                    raise _too_big(name, title, at)
                 cells.extend(None for _ in range(col - 1 - len(cells)))
-                if len(cells) >= MAX_COLUMNS:
-                    break
                 cells.append(_ss_value(cell))
                 across = _span(cell.get(f"{_SS}MergeAcross", "1"), MAX_COLUMNS + 1) - 1
                 cells.extend(None for _ in range(min(across, MAX_COLUMNS - len(cells))))
