@@ -9,7 +9,7 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
-from qyzj_analytics.ingest.sheetcells import mark_cells, scan_marked_cells
+from qyzj_analytics.ingest.sheetcells import Marks, mark_cells, scan_marked_cells
 
 
 def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
@@ -38,7 +38,7 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
 def read_sheets(
     sheets: list[tuple[str, list[list[Any]]]],
     name: str,
-    marked: dict[str, Any] | None = None,
+    marked: dict[str, Marks] | None = None,
 ) -> tuple[list[RawTable], list[str]]:
     """The recognised tables of a workbook's sheets (``(sheet name, grid)``), notes on the rest.
 
