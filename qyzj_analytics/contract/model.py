@@ -18,6 +18,7 @@ import yaml
 
 from qyzj_analytics.contract.validate import Reader, check_period, check_weights, load_yaml
 from qyzj_analytics.errors import ConfigError
+from qyzj_analytics.yamlsafe import YamlRefused, read_yaml_text
 
 RULES = {"linear", "floor_linear", "threshold"}
 PACES = {"period", "months", "full"}
@@ -120,13 +121,17 @@ def load_contract(path: Path | str | None = None) -> Contract:
         text, source = ref.read_text(encoding="utf-8"), "contract/2025.yaml"
     else:
         try:
-            text, source = Path(path).read_text(encoding="utf-8-sig"), str(path)
+            text, source = read_yaml_text(Path(path)), str(path)
+        except YamlRefused as exc:
+            raise ConfigError(f"合同配置文件 {path}: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"合同配置文件无法读取: {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"合同配置文件 {path} 不是 UTF-8 文本") from None
     try:
         raw = load_yaml(text)
+    except YamlRefused as exc:
+        raise ConfigError(f"合同配置文件 {source}: {exc}") from None
     except (yaml.YAMLError, ValueError) as exc:
         where = str(exc).replace('"<unicode string>"', source)
         raise ConfigError(f"合同配置文件 {source} 不是有效的 YAML: {where}") from None

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from qyzj_analytics.errors import ConfigError
+from qyzj_analytics.yamlsafe import NoAliasLoader
 
 # Years a contract period may lie in: the range the calendars, pandas timestamps and the
 # working-day arithmetic handle (DESIGN "KPI semantics"; issue 9 item 5).
@@ -23,8 +24,11 @@ PERIOD_YEARS = (1900, 2200)
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-class TextDateLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that leaves unquoted dates as text (the caller parses and names them)."""
+class TextDateLoader(NoAliasLoader):
+    """A safe loader that leaves unquoted dates as text (the caller parses and names them).
+
+    Aliases are refused (:class:`~qyzj_analytics.yamlsafe.NoAliasLoader`): no alias bomb.
+    """
 
 
 TextDateLoader.yaml_implicit_resolvers = {
@@ -38,8 +42,9 @@ def load_yaml(text: str) -> Any:
 
     Raises:
         yaml.YAMLError: not YAML.
-        ValueError: a value PyYAML cannot construct (e.g. an explicit ``!!timestamp`` that does
-            not exist); callers catch both.
+        ValueError: an alias (:class:`~qyzj_analytics.yamlsafe.YamlRefused`) or a value PyYAML
+            cannot construct (e.g. an explicit ``!!timestamp`` that does not exist); callers
+            catch both.
     """
     return yaml.load(text, Loader=TextDateLoader)  # a SafeLoader subclass: safe
 

@@ -16,6 +16,7 @@ import yaml
 from qyzj_analytics.contract.validate import load_yaml
 from qyzj_analytics.errors import DataError, Location, ParseError
 from qyzj_analytics.ingest.parse import parse_date, parse_yes_no
+from qyzj_analytics.yamlsafe import YamlRefused, read_yaml_text
 
 FACT_KEYS = {"office_area_m2", "service_stations_built", "annual_plan_filed", "awards"}
 AWARD_KEYS = {"level", "name", "date"}
@@ -60,7 +61,11 @@ def load_facts(path: Path | None, award_levels: set[str], name: str | None = Non
         return DataError(message, Location(label, None, None, entry))
 
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8-sig"))  # dates stay text: parsed below
+        raw = load_yaml(read_yaml_text(path))  # dates stay text: parsed below
+    except YamlRefused as exc:  # an alias (bomb) or an oversized file
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"无法读取文件: {exc.strerror}") from None
     except (yaml.YAMLError, ValueError) as exc:  # UnicodeDecodeError is a ValueError too
         raise fail(f"不是有效的 YAML: {exc}") from None
     if raw is None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.fsnames import readable_name
 from qyzj_analytics.ingest.clean import clean_exports
-from qyzj_analytics.ingest.discover import classify_file
+from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
 from qyzj_analytics.ingest.facts import Facts, load_facts
 from qyzj_analytics.ingest.processed import CleanResult
 from qyzj_analytics.ingest.quality import summarize_quality
@@ -43,7 +44,10 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
             holds no recognised export at all, or a bad ``facts.yaml``.
     """
     if not raw_dir.is_dir():
-        raise DataError(f"原始数据文件夹不存在: {raw_dir}", Location(str(raw_dir)))
+        raise DataError(
+            f"原始数据文件夹不存在: {readable_name(str(raw_dir))}",
+            Location(readable_name(str(raw_dir))),
+        )
     exports = read_raw_dir(raw_dir)
     if exports.errors:
         if len(exports.errors) == 1:
@@ -56,7 +60,9 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
     facts = load_facts(
         exports.facts_path,
         set(contract.award_points),
-        exports.facts_path.relative_to(raw_dir).as_posix() if exports.facts_path else None,
+        readable_name(exports.facts_path.relative_to(raw_dir).as_posix())
+        if exports.facts_path
+        else None,
     )
     result = clean_exports(exports, contract.closed_statuses)
     return Prepared(raw_dir, result, facts, exports.facts_path is not None)
@@ -68,7 +74,7 @@ def no_exports_error(raw_dir: Path, notes: list[str] | None = None) -> DataError
     return DataError(
         f"原始数据文件夹中没有任何可识别的导出（xlsx/xls/csv），无法计算任何指标，"
         f"未写出任何结果{seen}",
-        Location(str(raw_dir)),
+        Location(readable_name(str(raw_dir))),
     )
 
 
@@ -82,7 +88,12 @@ def require_exports(raw_dir: Path) -> None:
         DataError: no file of the folder would be read as an export.
     """
     if not raw_dir.is_dir():
-        raise DataError(f"原始数据文件夹不存在: {raw_dir}", Location(str(raw_dir)))
-    files = (p for p in raw_dir.rglob("*") if p.is_file())
-    if not any(classify_file(p, raw_dir)[0] == "read" for p in files):
+        raise DataError(
+            f"原始数据文件夹不存在: {readable_name(str(raw_dir))}",
+            Location(readable_name(str(raw_dir))),
+        )
+    walk = walk_raw_dir(raw_dir)
+    if any(is_error for *_, is_error in walk.problems):
+        return  # an unreadable folder or odd file may be the export: prepare() names it
+    if not any(classify_file(p, raw_dir)[0] == "read" for p, _ in walk.files):
         raise no_exports_error(raw_dir)

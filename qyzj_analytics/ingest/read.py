@@ -9,24 +9,37 @@ result is a :class:`~qyzj_analytics.ingest.raw.RawExports`; cleaning happens in
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
+import stat
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.delimited import read_csv_export
-from qyzj_analytics.ingest.discover import classify_file
+from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
+from qyzj_analytics.ingest.headers import read_grid
+from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
+from qyzj_analytics.ingest.sniff import sniff_format
 from qyzj_analytics.ingest.workers import hash_later
-from qyzj_analytics.ingest.xlsx import read_workbook
+from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
 
 _MAP_BYTES = 1 << 24  # files this large are memory-mapped, not read
 
 
 def _load(path: Path) -> Data:
-    """The bytes of ``path``: a read-only memory map for large files (no copy), else a read."""
-    with path.open("rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    """The bytes of ``path``: a read-only memory map for large files (no copy), else a read.
+
+    Opened without blocking and checked to be a regular file, so a FIFO swapped in after the
+    folder was listed cannot hang the reader.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "不是普通文件")
+        size = info.st_size
         if size < max(_MAP_BYTES, 1):  # (an empty file cannot be mapped)
             return fh.read()
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -36,7 +49,10 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     """Read every export in ``raw_dir`` (recursively, in name order).
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
-    ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
+    ``facts.yaml`` is remembered for :mod:`facts`. Unreadable folders, broken links and special
+    files (FIFOs, devices) are never opened: an error when they may hold an export, else a note
+    (:func:`~qyzj_analytics.ingest.discover.walk_raw_dir`). Names not in UTF-8 are shown decoded
+    as GBK (the real path is still what is opened). File-level problems are collected, not raised.
     Files are only read, never written; the SHA-256 of each is computed on a worker thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
     """
@@ -45,12 +61,18 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     notes: list[str] = []
     errors: list[DataError] = []
     facts_path: Path | None = None
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
-        name = path.relative_to(raw_dir).as_posix()
+    walk = walk_raw_dir(raw_dir)
+    for name, message, is_error in walk.problems:
+        files.append(RawFile(name, 0, "", "error" if is_error else "ignored", message))
+        if is_error:
+            errors.append(DataError(message, Location(name)))
+        else:
+            notes.append(f"{name}: {message}")
+    for path, name in walk.files:
         try:
             data = _load(path)
         except OSError as exc:
-            record = RawFile(name, 0, "", "error", f"无法读取文件: {exc}")
+            record = RawFile(name, 0, "", "error", f"无法读取文件: {exc.strerror or exc}")
             files.append(record)
             errors.append(DataError(record.note, Location(name)))
             continue
@@ -78,10 +100,7 @@ def _read_one(
     record.status, record.note = classify_file(path, raw_dir)
     if record.status == "read":
         try:
-            if path.suffix.lower() == ".csv":
-                found, file_notes = [read_csv_export(data, name)], []
-            else:
-                found, file_notes = read_workbook(path, name)
+            found, file_notes = _read_tables(path, name, data)
         except DataError as exc:
             record.status, record.note = "error", exc.message
             errors.append(exc)
@@ -92,3 +111,31 @@ def _read_one(
         record.sheets = [t.sheet for t in found if t.sheet is not None]
     if record.status == "ignored":
         notes.append(f"{name}: {record.note}")
+
+
+def _read_tables(path: Path, name: str, data: Data) -> tuple[list[RawTable], list[str]]:
+    """The tables of one export, read by what its content is (not its extension).
+
+    Raises:
+        DataError: the file cannot be read as the format its content shows.
+    """
+    kind = sniff_format(data)
+    if kind in ("xlsx", "xls"):
+        return read_workbook(path, name)
+    if kind == "html":
+        grids = read_html_tables(data, name)
+        if len(grids) == 1:
+            return [read_grid(grids[0], Location(name))], []
+        return read_sheets([(f"表格{i}", g) for i, g in enumerate(grids, start=1)], name)
+    if kind == "spreadsheetml":
+        return read_sheets(read_spreadsheetml(data, name), name)
+    try:
+        return [read_csv_export(data, name)], []
+    except DataError as exc:
+        if path.suffix.lower() == ".csv":
+            raise
+        raise DataError(
+            f"扩展名是 {path.suffix}，但内容不是 Excel 工作簿（xlsx/xls）、网页表格或 SpreadsheetML，"
+            f"按文本表格也无法读取（文件损坏或格式不明）: {exc.message}",
+            Location(name),
+        ) from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
-from qyzj_analytics.ingest.sheetcells import mark_cells, scan_marked_cells
+from qyzj_analytics.ingest.sheetcells import Marks, mark_cells, scan_marked_cells
 
 
 def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
@@ -31,6 +32,22 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
             f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {exc}", Location(name)
         ) from None
     marked = scan_marked_cells(path)  # error values and uncomputed formulas read as ""
+    return read_sheets(sheets, name, marked)
+
+
+def read_sheets(
+    sheets: list[tuple[str, list[list[Any]]]],
+    name: str,
+    marked: dict[str, Marks] | None = None,
+) -> tuple[list[RawTable], list[str]]:
+    """The recognised tables of a workbook's sheets (``(sheet name, grid)``), notes on the rest.
+
+    ``marked`` holds each sheet's error and uncomputed-formula cells (xlsx only).
+
+    Raises:
+        DataError: no sheet holds a recognised table.
+    """
+    marked = marked or {}
     tables: list[RawTable] = []
     notes: list[str] = []
     errors: list[DataError] = []
