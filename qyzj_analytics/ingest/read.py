@@ -14,9 +14,11 @@ import os
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.columns import load_columns
 from qyzj_analytics.ingest.delimited import read_csv_export
-from qyzj_analytics.ingest.discover import classify_file
+from qyzj_analytics.ingest.discover import COLUMNS_NAMES, classify_file
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.workers import hash_later
 from qyzj_analytics.ingest.xlsx import read_workbook
 
@@ -39,7 +41,13 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     ``facts.yaml`` is remembered for :mod:`facts`. File-level problems are collected, not raised.
     Files are only read, never written; the SHA-256 of each is computed on a worker thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
+    ``columns.yaml`` at the top of the folder maps extra headers for every export
+    (:func:`~qyzj_analytics.ingest.columns.load_columns`).
+
+    Raises:
+        DataError: ``columns.yaml`` is invalid (every export's header depends on it).
     """
+    aliases = read_column_mapping(raw_dir)
     tables: list[RawTable] = []
     files: list[RawFile] = []
     notes: list[str] = []
@@ -56,7 +64,7 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
             continue
         record = RawFile(name, len(data), "", "read")
         files.append(record)
-        _read_one(path, raw_dir, data, record, tables, notes, errors)
+        _read_one(path, raw_dir, data, record, tables, notes, errors, aliases)
         # hashed once read: reading a CSV keeps both cores busy, cleaning it mostly one
         record.digest = hash_later(data)
         if record.status == "facts":
@@ -72,6 +80,7 @@ def _read_one(
     tables: list[RawTable],
     notes: list[str],
     errors: list[DataError],
+    aliases: HeaderAliases,
 ) -> None:
     """Classify one file and read its tables into ``tables`` (problems into ``errors``)."""
     name = record.path
@@ -79,9 +88,9 @@ def _read_one(
     if record.status == "read":
         try:
             if path.suffix.lower() == ".csv":
-                found, file_notes = [read_csv_export(data, name)], []
+                found, file_notes = [read_csv_export(data, name, aliases)], []
             else:
-                found, file_notes = read_workbook(path, name)
+                found, file_notes = read_workbook(path, name, aliases)
         except DataError as exc:
             record.status, record.note = "error", exc.message
             errors.append(exc)
@@ -92,3 +101,23 @@ def _read_one(
         record.sheets = [t.sheet for t in found if t.sheet is not None]
     if record.status == "ignored":
         notes.append(f"{name}: {record.note}")
+
+
+def read_column_mapping(raw_dir: Path) -> HeaderAliases:
+    """The header mapping of ``columns.yaml`` at the top of ``raw_dir`` (none: nothing mapped).
+
+    Raises:
+        DataError: the file is invalid, or both ``columns.yaml`` and ``columns.yml`` exist.
+    """
+    try:
+        found = sorted(
+            p for p in raw_dir.iterdir() if p.name.lower() in COLUMNS_NAMES and p.is_file()
+        )
+    except OSError:  # no folder, or an unreadable one: the folder walk reports it
+        return NO_ALIASES
+    if len(found) > 1:
+        names = "、".join(p.name for p in found)
+        raise DataError(
+            f"原始数据文件夹顶层有多个列名映射文件（{names}），请只保留一个", Location(names)
+        )
+    return load_columns(found[0] if found else None)

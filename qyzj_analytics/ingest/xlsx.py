@@ -8,11 +8,16 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.sheetcells import mark_cells, scan_marked_cells
 
 
-def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
+def read_workbook(
+    path: Path, name: str, aliases: HeaderAliases = NO_ALIASES
+) -> tuple[list[RawTable], list[str]]:
     """Every sheet of an xlsx/xls workbook whose header is recognised, plus notes on the rest.
+
+    ``aliases`` adds the headers mapped in ``columns.yaml``.
 
     Raises:
         DataError: the workbook cannot be opened, or no sheet holds a recognised table.
@@ -41,7 +46,7 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
             continue
         mark_cells(rows, marked.get(sheet, {}))
         try:
-            tables.append(read_grid(rows, where))
+            tables.append(read_grid(rows, where, aliases=aliases))
         except DataError as exc:
             errors.append(exc)
     if not tables:
