@@ -208,3 +208,19 @@ def test_mapping_listed_in_manifest_and_subfolder_copy_ignored(
     assert files["columns.yaml"]["status"] == "columns"
     assert files["旧/columns.yaml"]["status"] == "ignored"
     assert "顶层" in files["旧/columns.yaml"]["note"]
+
+
+def test_mapped_header_beside_a_builtin_one_fills_empty_cells(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text(
+        "活动名称,活动时间,举办日期,活动形式\n走进柳市小微园,,2025-03-05,线下\n"
+        "走进虹桥小微园,2025-03-09,,线下\n",
+        encoding="utf-8",
+    )
+    (raw / "columns.yaml").write_text("活动台账:\n  活动时间: [举办日期]\n", encoding="utf-8")
+    code, data, err = kpi(raw, capsys)
+    assert code == 0, err
+    assert data["quality"]["activities"]["rows_kept"] == 2

@@ -225,7 +225,7 @@ def match_table(
         # the first accepted header (in the spec's order of preference) wins
         first = min(positions, key=lambda i: (accepted.index(cells[i]), i))
         columns[col.name] = first
-        others = sorted(by_header.values(), key=lambda ps: col.headers.index(cells[ps[0]]))[1:]
+        others = sorted(by_header.values(), key=lambda ps: accepted.index(cells[ps[0]]))[1:]
         if others:
             alternates[col.name] = [ps[0] for ps in others]
     missing = [c for c in spec.required if c not in columns]
