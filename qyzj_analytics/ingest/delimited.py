@@ -26,7 +26,7 @@ from qyzj_analytics.ingest.arrow import encode_categorical
 from qyzj_analytics.ingest.flags import flag_rows
 from qyzj_analytics.ingest.headers import HEADER_SEARCH_ROWS, find_header, map_headers, read_grid
 from qyzj_analytics.ingest.raw import Data, RawTable
-from qyzj_analytics.ingest.schemas import HeaderMatch
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases, HeaderMatch
 from qyzj_analytics.ingest.workers import worker_pool
 
 _BOMS = (
@@ -102,13 +102,13 @@ def _head_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]
     return records, ends
 
 
-def read_csv_export(data: Data, name: str) -> RawTable:
+def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) -> RawTable:
     """The table of one CSV export: the csv module finds the header, pyarrow reads the body.
 
     Row numbers are those Excel shows (one per CSV record, blank lines included). A body pyarrow
     cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells,
     bytes that are not UTF-8 after a UTF-8 head) is read whole by the csv module instead, with
-    the same result.
+    the same result. ``aliases`` adds the headers mapped in ``columns.yaml``.
 
     Raises:
         DataError: empty file, unknown encoding or unrecognised header.
@@ -138,7 +138,7 @@ def read_csv_export(data: Data, name: str) -> RawTable:
     except csv.Error:  # e.g. a quote left open at the end of the first MiB
         records, ends = [], []
     if records:
-        h, match = find_header(records, where)
+        h, match = find_header(records, where, aliases)
         body = _utf8_body(data, skip, head_text[: ends[h]], encoding, text)
         try:
             if body is not None:
@@ -151,7 +151,7 @@ def read_csv_export(data: Data, name: str) -> RawTable:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:  # e.g. a cell longer than the csv module's limit
         raise DataError(f"CSV 格式错误，无法读取: {exc}", where) from None
-    return read_grid(rows, where)
+    return read_grid(rows, where, aliases=aliases)
 
 
 def _utf8_body(

@@ -17,6 +17,7 @@ from qyzj_analytics.fsnames import readable_name
 SAMPLE_MARKER = ".qyzj-sample"  # written by `qyzj sample`: the report then carries a sample banner
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
 FACTS_NAMES = {"facts.yaml", "facts.yml"}
+COLUMNS_NAMES = {"columns.yaml", "columns.yml"}  # the column mapping, read at the top only
 
 
 def is_sample_folder(raw_dir: Path) -> bool:
@@ -25,10 +26,11 @@ def is_sample_folder(raw_dir: Path) -> bool:
 
 
 def classify_file(path: Path, raw_dir: Path) -> tuple[str, str]:
-    """What a file of ``raw_dir`` is: ``(status, note)`` with status read, ignored or facts.
+    """What a file of ``raw_dir`` is: ``(status, note)`` with status read, ignored, facts or columns.
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored, ``facts.yaml``
-    is the facts file, every other spreadsheet is read (its note empty).
+    is the facts file, ``columns.yaml`` at the top of the folder the column mapping (one in a
+    subfolder is ignored with a note), every other spreadsheet is read (its note empty).
 
     >>> classify_file(Path("raw/~$a.xlsx"), Path("raw"))[0]
     'ignored'
@@ -41,6 +43,10 @@ def classify_file(path: Path, raw_dir: Path) -> tuple[str, str]:
         return "ignored", "隐藏文件，已忽略"
     if path.name.lower() in FACTS_NAMES:
         return "facts", "手工维护的 facts.yaml"
+    if path.name.lower() in COLUMNS_NAMES:
+        if path.parent != raw_dir:
+            return "ignored", "columns.yaml 只在原始数据文件夹顶层生效，子文件夹中的此文件未使用"
+        return "columns", "列名映射 columns.yaml"
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
         return "ignored", "不是表格文件（xlsx/xls/csv），已忽略"
     return "read", ""

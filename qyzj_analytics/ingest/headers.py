@@ -16,9 +16,18 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.columns import column_snippet
 from qyzj_analytics.ingest.parse import is_empty, normalize_header, normalize_text
 from qyzj_analytics.ingest.raw import RawTable
-from qyzj_analytics.ingest.schemas import TABLES, HeaderMatch, describe_column, recognize_header
+from qyzj_analytics.ingest.schemas import (
+    NO_ALIASES,
+    TABLES,
+    HeaderAliases,
+    HeaderMatch,
+    describe_column,
+    match_table,
+    recognize_header,
+)
 
 HEADER_SEARCH_ROWS = 15
 _SUMMARY_RE = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计)\s*(?:[:：(（\s].*)?$")
@@ -34,18 +43,22 @@ def is_summary_cell(value: Any) -> bool:
     return bool(text and _SUMMARY_RE.match(text))
 
 
-def find_header(rows: Sequence[Sequence[Any]], where: Location) -> tuple[int, HeaderMatch]:
+def find_header(
+    rows: Sequence[Sequence[Any]], where: Location, aliases: HeaderAliases = NO_ALIASES
+) -> tuple[int, HeaderMatch]:
     """Index of the header row among the first 15 rows and the table it belongs to.
 
+    ``aliases`` adds the headers mapped in ``columns.yaml``.
+
     Raises:
-        DataError: no row matches a table (names the headers found and the nearest table), two
-            tables tie, or an accepted header appears twice.
+        DataError: no row matches a table (names the headers found and the nearest table, with a
+            ``columns.yaml`` snippet for it), two tables tie, or an accepted header appears twice.
     """
     best_partial: tuple[int, HeaderMatch] | None = None
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if all(is_empty(c) for c in row):
             continue
-        matches = recognize_header(row)
+        matches = recognize_header(row, aliases)
         complete = [m for m in matches if m.complete]
         if complete:
             top = [m for m in complete if m.score == complete[0].score]
@@ -74,7 +87,7 @@ def find_header(rows: Sequence[Sequence[Any]], where: Location) -> tuple[int, He
         missing = "、".join(describe_column(match.table, c) for c in match.missing)
         raise DataError(
             f"表头最接近 {match.table}（{TABLES[match.table].name_zh}），但缺少必填列: {missing}；"
-            f"找到的表头: {found}",
+            f"找到的表头: {found}" + _snippet_hint(match.table, match.missing, rows[i], aliases),
             _at(where, row=i + 1),
         )
     nonempty = [r for r in rows[:HEADER_SEARCH_ROWS] if not all(is_empty(c) for c in r)]
@@ -84,12 +97,26 @@ def find_header(rows: Sequence[Sequence[Any]], where: Location) -> tuple[int, He
     found = [c for c in found if c.strip()]
     near = nearest_table(found)
     spec = TABLES[near]
-    needed = [*spec.required, *(["/".join(spec.one_of)] if spec.one_of else [])]
+    needed = match_table(
+        [normalize_header(c) for c in found], spec, aliases.for_table(near)
+    ).missing
     wanted = "、".join(describe_column(near, c) for c in needed)
     raise DataError(
         f"无法识别表头，前 15 行中没有任何已知表格的列名；找到的表头: {found}；"
-        f"最接近的表格: {near}（{TABLES[near].name_zh}），它需要的列: {wanted}",
+        f"最接近的表格: {near}（{TABLES[near].name_zh}），它需要的列: {wanted}"
+        + _snippet_hint(near, needed, found, aliases),
         where,
+    )
+
+
+def _snippet_hint(
+    table: str, missing: Sequence[str], header: Sequence[Any], aliases: HeaderAliases
+) -> str:
+    """The tail of a no-table error: a ``columns.yaml`` block to paste, on lines of its own."""
+    return (
+        "\n若只是列名不同，可在原始数据文件夹顶层的 columns.yaml 中加入以下内容"
+        "（请核对猜测的表头，[] 中填入文件里对应的表头；已有该表时合并）:\n"
+        + column_snippet(table, missing, header, aliases)
     )
 
 
@@ -114,13 +141,18 @@ def _at(where: Location, row: int | None = None, column: str | None = None) -> L
     return Location(where.file, where.sheet, row, column)
 
 
-def read_grid(rows: list[list[Any]], where: Location, row_offset: int = 0) -> RawTable:
+def read_grid(
+    rows: list[list[Any]],
+    where: Location,
+    row_offset: int = 0,
+    aliases: HeaderAliases = NO_ALIASES,
+) -> RawTable:
     """A raw table from a fully materialised grid (xlsx sheets, small or ragged CSVs).
 
     Raises:
         DataError: no recognised header (see :func:`find_header`).
     """
-    h, match = find_header(rows, where)
+    h, match = find_header(rows, where, aliases)
     body = rows[h + 1 :]
     blank = np.fromiter((all(is_empty(c) for c in r) for r in body), bool, len(body))
     summary = np.fromiter(

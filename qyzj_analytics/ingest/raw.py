@@ -51,7 +51,7 @@ class RawFile:
     path: str
     size: int
     digest: str | Future[str]  # SHA-256 (hex) of the bytes read, or its computation under way
-    status: str  # read | ignored | facts | error
+    status: str  # read | ignored | facts | columns | error
     note: str = ""
     tables: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)

@@ -16,11 +16,13 @@ import stat
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.columns import load_columns
 from qyzj_analytics.ingest.delimited import read_csv_export
-from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
+from qyzj_analytics.ingest.discover import COLUMNS_NAMES, classify_file, walk_raw_dir
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.sniff import sniff_format
 from qyzj_analytics.ingest.workers import hash_later
 from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
@@ -55,7 +57,13 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     as GBK (the real path is still what is opened). File-level problems are collected, not raised.
     Files are only read, never written; the SHA-256 of each is computed on a worker thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
+    ``columns.yaml`` at the top of the folder maps extra headers for every export
+    (:func:`~qyzj_analytics.ingest.columns.load_columns`).
+
+    Raises:
+        DataError: ``columns.yaml`` is invalid (every export's header depends on it).
     """
+    aliases = read_column_mapping(raw_dir)
     tables: list[RawTable] = []
     files: list[RawFile] = []
     notes: list[str] = []
@@ -78,7 +86,7 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
             continue
         record = RawFile(name, len(data), "", "read")
         files.append(record)
-        _read_one(path, raw_dir, data, record, tables, notes, errors)
+        _read_one(path, raw_dir, data, record, tables, notes, errors, aliases)
         # hashed once read: reading a CSV keeps both cores busy, cleaning it mostly one
         record.digest = hash_later(data)
         if record.status == "facts":
@@ -94,13 +102,14 @@ def _read_one(
     tables: list[RawTable],
     notes: list[str],
     errors: list[DataError],
+    aliases: HeaderAliases,
 ) -> None:
     """Classify one file and read its tables into ``tables`` (problems into ``errors``)."""
     name = record.path
     record.status, record.note = classify_file(path, raw_dir)
     if record.status == "read":
         try:
-            found, file_notes = _read_tables(path, name, data)
+            found, file_notes = _read_tables(path, name, data, aliases)
         except DataError as exc:
             record.status, record.note = "error", exc.message
             errors.append(exc)
@@ -113,24 +122,28 @@ def _read_one(
         notes.append(f"{name}: {record.note}")
 
 
-def _read_tables(path: Path, name: str, data: Data) -> tuple[list[RawTable], list[str]]:
-    """The tables of one export, read by what its content is (not its extension).
+def _read_tables(
+    path: Path, name: str, data: Data, aliases: HeaderAliases = NO_ALIASES
+) -> tuple[list[RawTable], list[str]]:
+    """The tables of one export, read by what its content is (not its extension), with the
+    headers ``columns.yaml`` maps (``aliases``).
 
     Raises:
         DataError: the file cannot be read as the format its content shows.
     """
     kind = sniff_format(data)
     if kind in ("xlsx", "xls"):
-        return read_workbook(path, name)
+        return read_workbook(path, name, aliases)
     if kind == "html":
         grids = read_html_tables(data, name)
         if len(grids) == 1:
-            return [read_grid(grids[0], Location(name))], []
-        return read_sheets([(f"表格{i}", g) for i, g in enumerate(grids, start=1)], name)
+            return [read_grid(grids[0], Location(name), aliases=aliases)], []
+        sheets = [(f"表格{i}", g) for i, g in enumerate(grids, start=1)]
+        return read_sheets(sheets, name, aliases=aliases)
     if kind == "spreadsheetml":
-        return read_sheets(read_spreadsheetml(data, name), name)
+        return read_sheets(read_spreadsheetml(data, name), name, aliases=aliases)
     try:
-        return [read_csv_export(data, name)], []
+        return [read_csv_export(data, name, aliases)], []
     except DataError as exc:
         if path.suffix.lower() == ".csv":
             raise
@@ -139,3 +152,23 @@ def _read_tables(path: Path, name: str, data: Data) -> tuple[list[RawTable], lis
             f"按文本表格也无法读取（文件损坏或格式不明）: {exc.message}",
             Location(name),
         ) from None
+
+
+def read_column_mapping(raw_dir: Path) -> HeaderAliases:
+    """The header mapping of ``columns.yaml`` at the top of ``raw_dir`` (none: nothing mapped).
+
+    Raises:
+        DataError: the file is invalid, or both ``columns.yaml`` and ``columns.yml`` exist.
+    """
+    try:
+        found = sorted(
+            p for p in raw_dir.iterdir() if p.name.lower() in COLUMNS_NAMES and p.is_file()
+        )
+    except OSError:  # no folder, or an unreadable one: the folder walk reports it
+        return NO_ALIASES
+    if len(found) > 1:
+        names = "、".join(p.name for p in found)
+        raise DataError(
+            f"原始数据文件夹顶层有多个列名映射文件（{names}），请只保留一个", Location(names)
+        )
+    return load_columns(found[0] if found else None)

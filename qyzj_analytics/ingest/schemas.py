@@ -6,8 +6,9 @@ and whether it is required. :func:`recognize_header` decides which table a heade
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 from qyzj_analytics.ingest.parse import normalize_header
@@ -158,6 +159,26 @@ TABLES: dict[str, TableSpec] = {
 LINEAGE = ("source_file", "source_sheet", "source_row")
 
 
+@dataclass(frozen=True)
+class HeaderAliases:
+    """Headers a user added in ``columns.yaml``: table -> canonical column -> normalised headers.
+
+    Immutable and passed down explicitly (no global state); the empty default changes nothing.
+    """
+
+    extra: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def for_table(self, table: str) -> Mapping[str, tuple[str, ...]]:
+        """Canonical column -> extra headers of ``table`` (empty when none were mapped)."""
+        return self.extra.get(table, _NO_EXTRA)
+
+
+_NO_EXTRA: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+NO_ALIASES = HeaderAliases()
+
+
 @dataclass
 class HeaderMatch:
     """How one header row matches one table."""
@@ -180,13 +201,19 @@ class HeaderMatch:
         return len(self.columns)
 
 
-def match_table(cells: Sequence[str], spec: TableSpec) -> HeaderMatch:
-    """Match normalised header ``cells`` against one table's accepted headers."""
+def match_table(
+    cells: Sequence[str], spec: TableSpec, extra: Mapping[str, tuple[str, ...]] = _NO_EXTRA
+) -> HeaderMatch:
+    """Match normalised header ``cells`` against one table's accepted headers.
+
+    ``extra`` adds headers per canonical column (from ``columns.yaml``), after the built-in ones.
+    """
     columns: dict[str, int] = {}
     duplicates: dict[str, list[int]] = {}
     alternates: dict[str, list[int]] = {}
     for col in spec.columns:
-        positions = [i for i, cell in enumerate(cells) if cell in col.headers]
+        accepted = col.headers + extra.get(col.name, ())
+        positions = [i for i, cell in enumerate(cells) if cell in accepted]
         if not positions:
             continue
         by_header: dict[str, list[int]] = {}
@@ -196,9 +223,9 @@ def match_table(cells: Sequence[str], spec: TableSpec) -> HeaderMatch:
         if repeated:
             duplicates[col.name] = repeated
         # the first accepted header (in the spec's order of preference) wins
-        first = min(positions, key=lambda i: (col.headers.index(cells[i]), i))
+        first = min(positions, key=lambda i: (accepted.index(cells[i]), i))
         columns[col.name] = first
-        others = sorted(by_header.values(), key=lambda ps: col.headers.index(cells[ps[0]]))[1:]
+        others = sorted(by_header.values(), key=lambda ps: accepted.index(cells[ps[0]]))[1:]
         if others:
             alternates[col.name] = [ps[0] for ps in others]
     missing = [c for c in spec.required if c not in columns]
@@ -216,14 +243,16 @@ def name_tables(tables: Sequence[str]) -> str:
     return "、".join(TABLES[t].name_zh for t in tables)
 
 
-def recognize_header(raw_cells: Sequence[object]) -> list[HeaderMatch]:
+def recognize_header(
+    raw_cells: Sequence[object], aliases: HeaderAliases = NO_ALIASES
+) -> list[HeaderMatch]:
     """Every table a raw header row could belong to, best first.
 
     The complete matches (all required headers present) come first, by how many headers they
-    match; incomplete ones follow, also by score.
+    match; incomplete ones follow, also by score. ``aliases`` adds the headers of ``columns.yaml``.
     """
     cells = [normalize_header(c) for c in raw_cells]
-    matches = [match_table(cells, spec) for spec in TABLES.values()]
+    matches = [match_table(cells, spec, aliases.for_table(spec.name)) for spec in TABLES.values()]
     return sorted(matches, key=lambda m: (not m.complete, -m.score))
 
 

@@ -9,11 +9,16 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.sheetcells import Marks, mark_cells, scan_marked_cells
 
 
-def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
+def read_workbook(
+    path: Path, name: str, aliases: HeaderAliases = NO_ALIASES
+) -> tuple[list[RawTable], list[str]]:
     """Every sheet of an xlsx/xls workbook whose header is recognised, plus notes on the rest.
+
+    ``aliases`` adds the headers mapped in ``columns.yaml``.
 
     Raises:
         DataError: the workbook cannot be opened, or no sheet holds a recognised table.
@@ -32,17 +37,19 @@ def read_workbook(path: Path, name: str) -> tuple[list[RawTable], list[str]]:
             f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {exc}", Location(name)
         ) from None
     marked = scan_marked_cells(path)  # error values and uncomputed formulas read as ""
-    return read_sheets(sheets, name, marked)
+    return read_sheets(sheets, name, marked, aliases)
 
 
 def read_sheets(
     sheets: list[tuple[str, list[list[Any]]]],
     name: str,
     marked: dict[str, Marks] | None = None,
+    aliases: HeaderAliases = NO_ALIASES,
 ) -> tuple[list[RawTable], list[str]]:
     """The recognised tables of a workbook's sheets (``(sheet name, grid)``), notes on the rest.
 
-    ``marked`` holds each sheet's error and uncomputed-formula cells (xlsx only).
+    ``marked`` holds each sheet's error and uncomputed-formula cells (xlsx only); ``aliases``
+    adds the headers mapped in ``columns.yaml``.
 
     Raises:
         DataError: no sheet holds a recognised table.
@@ -58,7 +65,7 @@ def read_sheets(
             continue
         mark_cells(rows, marked.get(sheet, {}))
         try:
-            tables.append(read_grid(rows, where))
+            tables.append(read_grid(rows, where, aliases=aliases))
         except DataError as exc:
             errors.append(exc)
     if not tables:

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 # Dated tables for data freshness: table → the column that dates a row
 FRESHNESS_COLUMNS = {name: spec.dated_by for name, spec in TABLES.items() if spec.dated_by}
-FILE_STATUS_ZH = {"read": "已读取", "ignored": "已忽略", "facts": "手工事实", "error": "无法读取"}
+FILE_STATUS_ZH = {
+    "read": "已读取",
+    "ignored": "已忽略",
+    "facts": "手工事实",
+    "columns": "列名映射",
+    "error": "无法读取",
+}
 MAX_EXAMPLES = 5
 
 
