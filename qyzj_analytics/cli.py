@@ -51,18 +51,10 @@ def _dir(text: str) -> Path:
     return path
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"应为正整数，收到 {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``qyzj``."""
+    from qyzj_analytics.reporting.report.options import add_report_parser, positive_int
+
     parser = _Parser(
         prog="qyzj",
         description="乐清市企业之家平台运营分析：清洗导出数据、计算 KPI 达成与考核得分、预测年终档次、生成季度报告。",
@@ -87,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument(
-        "--draws", type=_positive, default=DEFAULT_DRAWS, help=f"模拟次数（默认 {DEFAULT_DRAWS}）"
+        "--draws",
+        type=positive_int,
+        default=DEFAULT_DRAWS,
+        help=f"模拟次数（默认 {DEFAULT_DRAWS}）",
     )
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
@@ -95,11 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
     p.add_argument(
-        "--years", type=_positive, default=BACKTEST_YEARS, help=f"模拟年数（默认 {BACKTEST_YEARS}）"
+        "--years",
+        type=positive_int,
+        default=BACKTEST_YEARS,
+        help=f"模拟年数（默认 {BACKTEST_YEARS}）",
     )
     p.add_argument(
         "--draws",
-        type=_positive,
+        type=positive_int,
         default=BACKTEST_DRAWS,
         help=f"每次预测的模拟次数（默认 {BACKTEST_DRAWS}）",
     )
@@ -108,8 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
-
-    from qyzj_analytics.reporting.report.options import add_report_parser
 
     add_report_parser(sub)
 

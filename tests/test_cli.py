@@ -65,6 +65,8 @@ def test_explain_lists_the_rows_behind_a_kpi(raw: Path, capsys: pytest.CaptureFi
         ["kpi", "--raw", "/nonexistent/dir", "--as-of", "2025-06-30"],
         ["kpi", "--raw", "RAW", "--as-of", "2025-06-30", "--explain", "no_such_kpi"],
         ["frobnicate"],
+        ["report", "--quarter", "2025Q3", "--raw", "RAW", "--draws", "0"],
+        ["forecast", "--raw", "RAW", "--as-of", "2025-06-30", "--draws", "-5"],
     ],
 )
 def test_bad_arguments_exit_2(raw: Path, argv: list[str]) -> None:

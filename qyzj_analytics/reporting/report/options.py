@@ -40,6 +40,21 @@ class ReportLocked(QyzjError):
     exit_code = EXIT_LOCKED
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above zero (draws, years).
+
+    >>> positive_int("2000")
+    2000
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"应为正整数，收到 {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What one ``qyzj report`` run renders, and where."""
@@ -80,7 +95,10 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"), help="报告输出文件夹 (reports)")
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument(
-        "--draws", type=int, default=DEFAULT_DRAWS, help=f"预测模拟次数（默认 {DEFAULT_DRAWS}）"
+        "--draws",
+        type=positive_int,
+        default=DEFAULT_DRAWS,
+        help=f"预测模拟次数（默认 {DEFAULT_DRAWS}）",
     )
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
