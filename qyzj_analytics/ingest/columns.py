@@ -20,20 +20,13 @@ import yaml
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.parse import normalize_header
 from qyzj_analytics.ingest.schemas import NO_ALIASES, TABLES, HeaderAliases, TableSpec
+from qyzj_analytics.yamlsafe import MAX_YAML_BYTES, NoAliasLoader, YamlRefused
 
-MAX_COLUMNS_BYTES = 1 << 20  # a hand-kept mapping is a few KiB
 _GUESS_RATIO = 0.4  # below this a file's header is not offered as a guess
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader refusing aliases (no "billion laughs" expansion) and repeated keys."""
-
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
-        """Compose as usual, but stop at the first alias."""
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise ValueError(f"第 {mark.line + 1} 行使用了 YAML 别名（*），本文件不支持锚点/别名")
-        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+class _StrictLoader(NoAliasLoader):
+    """The project's alias-refusing safe loader, also refusing repeated keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping; a key written twice is an error (YAML would keep only the last)."""
@@ -49,8 +42,8 @@ class _StrictLoader(yaml.SafeLoader):
 
 def _read_text(path: Path) -> str:
     """The file's text: UTF-8 (BOM allowed), else GB18030 as Chinese Notepad saves it."""
-    if path.stat().st_size > MAX_COLUMNS_BYTES:
-        raise ValueError(f"文件过大（上限 {MAX_COLUMNS_BYTES:,} 字节），不像手工维护的列名映射")
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise YamlRefused(f"文件过大（上限 {MAX_YAML_BYTES:,} 字节），不像手工维护的列名映射")
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
