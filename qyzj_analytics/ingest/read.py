@@ -133,7 +133,7 @@ def _read_tables(
     """
     kind = sniff_format(data)
     if kind in ("xlsx", "xls"):
-        return read_workbook(path, name, aliases)
+        return read_workbook(path, name, aliases, kind)
     if kind == "html":
         grids = read_html_tables(data, name)
         if len(grids) == 1:

@@ -12,11 +12,38 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 Marks = dict[tuple[int, int], str]  # (0-based row, 0-based column) -> text for the cell
+
+
+@dataclass(frozen=True)
+class FarCell:
+    """A non-empty cell far outside its sheet's data block, left out of the grid the reader builds."""
+
+    row: int  # 0-based
+    col: int  # 0-based
+    text: str  # the raw value as text (shared strings resolved)
+
+
+@dataclass
+class PreparedWorkbook:
+    """What the workbook reader reads after the pre-scan, and what the pre-scan found.
+
+    Attributes:
+        data: the file itself, or a patched copy (bytes) whose far cells and false claimed
+            dimensions are removed, so the reader never builds a grid larger than the data.
+        marks: per sheet name, error-value and uncomputed-formula cells (see :func:`mark_cells`).
+        far: per sheet name, the far cells left out of ``data`` (each kept as a rejected row).
+    """
+
+    data: Path | bytes
+    marks: dict[str, Marks] = field(default_factory=dict)
+    far: dict[str, list[FarCell]] = field(default_factory=dict)
+
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

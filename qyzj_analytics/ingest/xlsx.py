@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.biff import prepare_xls
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
 from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
-from qyzj_analytics.ingest.sheetcells import Marks, mark_cells, scan_marked_cells
+from qyzj_analytics.ingest.sheetcells import FarCell, Marks, PreparedWorkbook, mark_cells
+from qyzj_analytics.ingest.xlsxscan import prepare_xlsx
 
 
 def read_workbook(
-    path: Path, name: str, aliases: HeaderAliases = NO_ALIASES
+    path: Path,
+    name: str,
+    aliases: HeaderAliases = NO_ALIASES,
+    kind: Literal["xlsx", "xls"] = "xlsx",
 ) -> tuple[list[RawTable], list[str]]:
     """Every sheet of an xlsx/xls workbook whose header is recognised, plus notes on the rest.
 
-    ``aliases`` adds the headers mapped in ``columns.yaml``.
+    ``aliases`` adds the headers mapped in ``columns.yaml``; ``kind`` is the format the content
+    shows (zip: xlsx, OLE2: xls).
 
     Raises:
         DataError: the workbook cannot be opened, or no sheet holds a recognised table.
     """
     from python_calamine import CalamineWorkbook
 
+    prepared = _prepare(path, kind)
     try:
-        with path.open("rb") as fh:
+        with _open(prepared) as fh:
             workbook = CalamineWorkbook.from_filelike(fh)
             sheets = [
                 (s, workbook.get_sheet_by_name(s).to_python(skip_empty_area=False))
@@ -36,8 +44,20 @@ def read_workbook(
         raise DataError(
             f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {exc}", Location(name)
         ) from None
-    marked = scan_marked_cells(path)  # error values and uncomputed formulas read as ""
-    return read_sheets(sheets, name, marked, aliases)
+    # error values and uncomputed formulas read as "": the pre-scan marked them
+    return read_sheets(sheets, name, prepared.marks, aliases, prepared.far)
+
+
+def _prepare(path: Path, kind: str) -> PreparedWorkbook:
+    """The pre-scan of the workbook's format: its real extent, marked cells and far cells."""
+    return prepare_xls(path) if kind == "xls" else prepare_xlsx(path)
+
+
+def _open(prepared: PreparedWorkbook) -> io.BufferedIOBase:
+    """A binary file object on what the reader should read (the file or its patched copy)."""
+    if isinstance(prepared.data, bytes):
+        return io.BytesIO(prepared.data)
+    return prepared.data.open("rb")
 
 
 def read_sheets(
@@ -45,11 +65,12 @@ def read_sheets(
     name: str,
     marked: dict[str, Marks] | None = None,
     aliases: HeaderAliases = NO_ALIASES,
+    far: dict[str, list[FarCell]] | None = None,
 ) -> tuple[list[RawTable], list[str]]:
     """The recognised tables of a workbook's sheets (``(sheet name, grid)``), notes on the rest.
 
-    ``marked`` holds each sheet's error and uncomputed-formula cells (xlsx only); ``aliases``
-    adds the headers mapped in ``columns.yaml``.
+    ``marked`` holds each sheet's error and uncomputed-formula cells; ``aliases`` adds the
+    headers mapped in ``columns.yaml``; ``far`` the cells the pre-scan left out of each grid.
 
     Raises:
         DataError: no sheet holds a recognised table.
