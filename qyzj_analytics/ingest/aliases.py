@@ -3,7 +3,8 @@
 When a sheet has more than one accepted header for a canonical column, the reader keeps the
 preferred one in the frame and the others in :attr:`RawTable.alternates`. :func:`coalesce_aliases`
 fills each row's empty cell from the next column; where both hold different values the preferred
-column wins and the row gets a warning naming both headers. Equal values (also ``2025-03-05`` and
+column wins and the row gets a warning naming both headers. A rejection or warning about a value
+taken from another column names that column's header (the per-row sources). Equal values (also ``2025-03-05`` and
 ``2025/3/5``) are fine. Work is per distinct value, then vectorised over rows.
 """
 
@@ -52,13 +53,15 @@ def _per_row(values: pd.Series, parser: Callable[[Any], Any]) -> tuple[np.ndarra
 
 def coalesce_aliases(
     raw: RawTable, parsers: dict[str, Callable[[Any], Any]]
-) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """``raw.frame`` with each aliased column filled row by row, and the conflict warnings.
+) -> tuple[pd.DataFrame, list[pd.DataFrame], dict[str, np.ndarray]]:
+    """``raw.frame`` with each aliased column filled row by row, the conflict warnings, and per
+    aliased column the header each row's value came from (for naming it in rejections).
 
     ``parsers`` gives each canonical column's parser (to compare values, not spellings).
     """
     if not raw.alternates:
-        return raw.frame, []
+        return raw.frame, [], {}
+    sources: dict[str, np.ndarray] = {}
     frame = raw.frame.copy(deep=False)
     warnings: list[pd.DataFrame] = []
     live = ~(raw.blank | raw.summary)
@@ -68,6 +71,7 @@ def coalesce_aliases(
         unfilled, keys = _per_row(values, parser)
         merged = values.to_numpy(dtype=object, copy=True)
         first = raw.header_text(col)
+        source = np.full(len(merged), first, dtype=object)
         for header, alt in others:
             alt_unfilled, alt_keys = _per_row(alt, parser)
             both = np.flatnonzero(~unfilled & ~alt_unfilled & live)
@@ -85,7 +89,9 @@ def coalesce_aliases(
             fill = np.flatnonzero(unfilled & ~alt_unfilled)
             if len(fill):
                 merged[fill] = alt.to_numpy(dtype=object)[fill]
+                source[fill] = header
                 keys[fill] = alt_keys[fill]
                 unfilled[fill] = False
         frame[col] = pd.Series(merged, index=frame.index, dtype=object)
-    return frame, warnings
+        sources[col] = source
+    return frame, warnings, sources

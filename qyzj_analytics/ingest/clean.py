@@ -7,7 +7,7 @@ they duplicate. Processed tables keep only the canonical columns plus lineage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,15 @@ def _clean_raw_table(
     spec = TABLES[raw.table]
     live = select_live_rows(raw)
     n = len(raw.source_row[live])
-    whole, warn_parts = coalesce_aliases(raw, {c.name: _PARSERS[c.kind] for c in spec.columns})
+    parsers = {c.name: _PARSERS[c.kind] for c in spec.columns}
+    whole, warn_parts, sources = coalesce_aliases(raw, parsers)
+
+    def heads(name: str, at: np.ndarray) -> list[str]:
+        """The header of column ``name`` that held each row's value (rows ``at`` of ``whole``)."""
+        if name in sources:
+            return sources[name][at].tolist()
+        return [raw.header_text(name)] * len(at)
+
     frame = whole if n == len(whole) else take_rows(whole, live)
     rejected_by = np.full(n, -1, dtype=np.int16)  # index into `checked` of the failing column
     checked: list[str] = []
@@ -112,7 +120,7 @@ def _clean_raw_table(
         if bad_d.any() and not col.required and col.kind != "count":
             # an error value or uncomputed formula in an optional column: missing, with a warning
             idx = np.flatnonzero(bad_d[parsed.take])
-            warn_parts.append(_warn(raw, live, idx, col.name, frame, parsed, "，按空值处理"))
+            warn_parts.append(_warn(raw, live, idx, heads, col.name, frame, parsed, "，按空值处理"))
             failed_d &= ~bad_d
             empty_d |= bad_d
         if col.kind == "count":  # an unreadable count is a warning, not a rejection
@@ -122,7 +130,7 @@ def _clean_raw_table(
                     list_issues(
                         raw,
                         to_positions(live, idx),
-                        [raw.header_text(col.name)] * len(idx),
+                        heads(col.name, to_positions(live, idx)),
                         frame[col.name].iloc[idx],
                         [f"{e}，按空值处理" for e in parsed.row_reasons()[idx]],
                     )
@@ -165,7 +173,7 @@ def _clean_raw_table(
                 list_issues(
                     raw,
                     to_positions(live, bad),
-                    [raw.header_text("credit_code")] * len(bad),
+                    heads("credit_code", to_positions(live, bad)),
                     out["credit_code"][bad],
                     ["统一社会信用代码校验位不符或长度不是 18 位（已保留并标记）"] * len(bad),
                 )
@@ -174,7 +182,7 @@ def _clean_raw_table(
         parsed = parsed_of[name]
         idx = np.flatnonzero(noted_d[parsed.take] & (rejected_by < 0))
         if len(idx):
-            warn_parts.append(_warn(raw, live, idx, name, frame, parsed))
+            warn_parts.append(_warn(raw, live, idx, heads, name, frame, parsed))
     out["source_file"] = fill_constant(raw.file, n)
     out["source_sheet"] = fill_constant(raw.sheet, n)
     out["source_row"] = raw.source_row[live].astype(np.int64)  # (a copy, never a view of raw)
@@ -187,8 +195,13 @@ def _clean_raw_table(
             values[rows] = frame[name].iloc[idx[rows]].to_numpy(dtype=object)
         cause = why[k]
         reason[rows] = cause if isinstance(cause, str) else cause[0][cause[1][idx[rows]]]
-    headers = [raw.header_text(checked[k]) for k in rejected_by[idx]]
-    rejected = list_issues(raw, to_positions(live, idx), headers, values, reason)
+    at = to_positions(live, idx)
+    headers = np.empty(len(idx), dtype=object)
+    for k, name in enumerate(checked):  # each row's failing column, by the header that held it
+        rows = np.flatnonzero(rejected_by[idx] == k)
+        if len(rows):
+            headers[rows] = heads(name, at[rows]) if name in frame else raw.header_text(name)
+    rejected = list_issues(raw, at, headers, values, reason)
     parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     warnings = pd.concat(warn_parts, ignore_index=True) if warn_parts else empty_issues()
     return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
@@ -213,19 +226,21 @@ def _warn(
     raw: RawTable,
     live: np.ndarray,
     idx: np.ndarray,
+    heads: Callable[[str, np.ndarray], list[str]],
     name: str,
     frame: pd.DataFrame,
     parsed: DistinctParse,
     suffix: str = "",
 ) -> pd.DataFrame:
-    """Warnings for rows ``idx`` (of the live rows) of column ``name``, from its cell notes."""
+    """Warnings for rows ``idx`` (of the live rows) of column ``name``, from its cell notes;
+    ``heads`` names the header that held each row's value."""
     notes = np.full(len(parsed.results), "", dtype=object)
     for i, note in (parsed.notes or {}).items():
         notes[i] = note.text
     return list_issues(
         raw,
         to_positions(live, idx),
-        [raw.header_text(name)] * len(idx),
+        heads(name, to_positions(live, idx)),
         frame[name].iloc[idx],
         [f"{t}{suffix}" for t in notes[parsed.take[idx]]],
     )

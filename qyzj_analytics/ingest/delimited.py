@@ -24,9 +24,15 @@ import pyarrow.csv as pacsv
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.arrow import encode_categorical
 from qyzj_analytics.ingest.flags import flag_rows
-from qyzj_analytics.ingest.headers import HEADER_SEARCH_ROWS, find_header, map_headers, read_grid
+from qyzj_analytics.ingest.headers import (
+    HEADER_SEARCH_ROWS,
+    Header,
+    locate_header,
+    map_headers,
+    read_grid,
+)
 from qyzj_analytics.ingest.raw import Data, RawTable
-from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases, HeaderMatch
+from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.workers import worker_pool
 
 _BOMS = (
@@ -138,11 +144,11 @@ def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) 
     except csv.Error:  # e.g. a quote left open at the end of the first MiB
         records, ends = [], []
     if records:
-        h, match = find_header(records, where, aliases)
-        body = _utf8_body(data, skip, head_text[: ends[h]], encoding, text)
+        found = locate_header(records, where, aliases)  # (may span two lines)
+        body = _utf8_body(data, skip, head_text[: ends[found.stop - 1]], encoding, text)
         try:
             if body is not None:
-                return _read_csv_fast(body[0], body[1], delimiter, records[h], h, match, name)
+                return _read_csv_fast(body[0], body[1], delimiter, found, name)
         except pa.ArrowException:
             pass  # the csv module reads what pyarrow cannot
     if text is None:
@@ -180,19 +186,19 @@ def _read_csv_fast(
     data: Data,
     start: int,
     delimiter: str,
-    header: list[str],
-    h: int,
-    match: HeaderMatch,
+    found: Header,
     name: str,
 ) -> RawTable:
     """Read the UTF-8 rows in ``data[start:]`` with pyarrow, one row per CSV record.
 
     A blank line becomes a row of empty cells, as in the csv module.
+    ``found`` is the header (its cells, match and lines) above ``data[start:]``.
 
     Raises:
         pyarrow.ArrowInvalid: ragged rows (including lines of only spaces), invalid UTF-8, or
             line breaks inside quoted cells (rows would not be records).
     """
+    header, match, h = [str(c or "") for c in found.cells], found.match, found.start
     width = len(header)
     names = [f"c{i}" for i in range(width)]
     quoted = data.find(b'"', start) >= 0
@@ -246,7 +252,7 @@ def _read_csv_fast(
         header_row=h + 1,
         headers=header,
         frame=frame,
-        source_row=np.arange(h + 2, n + h + 2),
+        source_row=np.arange(found.stop + 1, n + found.stop + 1),
         blank=blank,
         summary=summary,
         header_of=map_headers(header, match),

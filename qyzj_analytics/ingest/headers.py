@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,41 +44,65 @@ def is_summary_cell(value: Any) -> bool:
     return bool(text and _SUMMARY_RE.match(text))
 
 
+@dataclass(frozen=True)
+class Header:
+    """A recognised header: its first row (0-based), how many rows it spans, its cells, its match.
+
+    A header over two merged rows (group headings above leaf headers) has ``height`` 2 and
+    ``cells`` combined column by column (:func:`combine_header_rows`).
+    """
+
+    start: int
+    height: int
+    cells: list[Any]
+    match: HeaderMatch
+
+    @property
+    def stop(self) -> int:
+        """Index of the first row below the header."""
+        return self.start + self.height
+
+
 def find_header(
     rows: Sequence[Sequence[Any]], where: Location, aliases: HeaderAliases = NO_ALIASES
 ) -> tuple[int, HeaderMatch]:
-    """Index of the header row among the first 15 rows and the table it belongs to.
+    """Index of the (first) header row among the first 15 rows and the table it belongs to.
 
-    ``aliases`` adds the headers mapped in ``columns.yaml``.
+    See :func:`locate_header`, which also tells how many rows the header spans.
+    """
+    found = locate_header(rows, where, aliases)
+    return found.start, found.match
+
+
+def locate_header(
+    rows: Sequence[Sequence[Any]], where: Location, aliases: HeaderAliases = NO_ALIASES
+) -> Header:
+    """The header among the first 15 rows: one row, or two rows read as one (merged headings).
+
+    A row that is not a table's header on its own is tried together with the next row
+    (:func:`combine_header_rows`); the pair is taken when it is a complete header and matches more
+    columns than either row alone. A row that is a header on its own is only extended when the
+    next row is empty under every header it recognised (as under a vertical merge) and adds
+    headers, so a first data row never becomes part of the header. ``aliases`` adds the headers
+    mapped in ``columns.yaml``.
 
     Raises:
         DataError: no row matches a table (names the headers found and the nearest table, with a
             ``columns.yaml`` snippet for it), two tables tie, or an accepted header appears twice.
     """
     best_partial: tuple[int, HeaderMatch] | None = None
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        if all(is_empty(c) for c in row):
+    search = rows[:HEADER_SEARCH_ROWS]
+    singles = _SingleMatches(search, aliases)
+    for i, row in enumerate(search):
+        matches = singles[i]
+        if matches is None:
             continue
-        matches = recognize_header(row, aliases)
+        pair = _try_pair(search, singles, i, where, aliases)
+        if pair is not None:
+            return _checked(pair, where)
         complete = [m for m in matches if m.complete]
         if complete:
-            top = [m for m in complete if m.score == complete[0].score]
-            if len(top) > 1:
-                names = "、".join(f"{m.table}（{TABLES[m.table].name_zh}）" for m in top)
-                raise DataError(
-                    f"表头同时符合多个表且匹配列数相同，无法判断: {names}",
-                    _at(where, row=i + 1),
-                )
-            match = top[0]
-            if match.duplicates:
-                col, positions = next(iter(match.duplicates.items()))
-                heads = [str(row[p]) for p in positions]
-                raise DataError(
-                    f"表头重复: {' / '.join(heads)} 都对应 {describe_column(match.table, col)}，"
-                    "无法判断使用哪一列",
-                    _at(where, row=i + 1, column=heads[0]),
-                )
-            return i, match
+            return _checked(Header(i, 1, list(row), _top(complete, where, i)), where)
         partial = matches[0]
         if partial.score and (best_partial is None or partial.score > best_partial[1].score):
             best_partial = (i, partial)
@@ -107,6 +132,118 @@ def find_header(
         + _snippet_hint(near, needed, found, aliases),
         where,
     )
+
+
+def _is_blank_row(row: Sequence[Any]) -> bool:
+    return all(is_empty(c) for c in row)
+
+
+def _top(complete: list[HeaderMatch], where: Location, i: int, height: int = 1) -> HeaderMatch:
+    """The best complete match; two tables with the same score are an error."""
+    top = [m for m in complete if m.score == complete[0].score]
+    if len(top) > 1:
+        names = "、".join(f"{m.table}（{TABLES[m.table].name_zh}）" for m in top)
+        raise DataError(
+            f"表头{_rows_note(i, height)}同时符合多个表且匹配列数相同，无法判断: {names}",
+            _at(where, row=i + 1),
+        )
+    return top[0]
+
+
+def _rows_note(i: int, height: int) -> str:
+    """For a two-row header: ``（第 3–4 行）`` (the location names the first row only)."""
+    return "" if height == 1 else f"（第 {i + 1}–{i + 2} 行）"
+
+
+def _checked(found: Header, where: Location) -> Header:
+    """``found``, unless an accepted header appears twice in it (an error)."""
+    match = found.match
+    if match.duplicates:
+        col, positions = next(iter(match.duplicates.items()))
+        heads = [str(found.cells[p]) for p in positions]
+        raise DataError(
+            f"表头{_rows_note(found.start, found.height)}重复: {' / '.join(heads)} 都对应 "
+            f"{describe_column(match.table, col)}，无法判断使用哪一列",
+            _at(where, row=found.start + 1, column=heads[0]),
+        )
+    return found
+
+
+class _SingleMatches:
+    """Each row's matches on its own (None: a blank row), worked out once when first asked."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], aliases: HeaderAliases) -> None:
+        self.rows, self.aliases = rows, aliases
+        self.done: dict[int, list[HeaderMatch] | None] = {}
+
+    def __getitem__(self, i: int) -> list[HeaderMatch] | None:
+        if i not in self.done:
+            row = self.rows[i]
+            self.done[i] = None if _is_blank_row(row) else recognize_header(row, self.aliases)
+        return self.done[i]
+
+
+def _try_pair(
+    rows: Sequence[Sequence[Any]],
+    singles: _SingleMatches,
+    i: int,
+    where: Location,
+    aliases: HeaderAliases,
+) -> Header | None:
+    """Rows ``i`` and ``i + 1`` read as one header, when that recognises more than either alone."""
+    if i + 1 >= len(rows) or singles[i + 1] is None:
+        return None
+    upper, lower = rows[i], rows[i + 1]
+    cells = combine_header_rows(upper, lower, aliases)
+    complete = [m for m in recognize_header(cells, aliases) if m.complete]
+    if not complete:
+        return None
+    for alone in (singles[i], singles[i + 1]):
+        done = [m for m in alone or () if m.complete]
+        if done and done[0].score >= complete[0].score:
+            return None
+    own = [m for m in singles[i] or () if m.complete]
+    if own:  # a header on its own: the next row must be empty under what it recognised
+        used = [*own[0].columns.values(), *(p for ps in own[0].alternates.values() for p in ps)]
+        if any(p < len(lower) and not is_empty(lower[p]) for p in used):
+            return None
+    return Header(i, 2, cells, _top(complete, where, i, height=2))
+
+
+def combine_header_rows(
+    upper: Sequence[Any], lower: Sequence[Any], aliases: HeaderAliases = NO_ALIASES
+) -> list[Any]:
+    """Two header rows as one, column by column (calamine and HTML spans leave merged cells empty
+    but the first).
+
+    Per column: the upper heading joined with the lower one when that is a known header
+    ("活动" + "日期"); else the lower cell; else the upper cell (a heading merged down). The
+    upper heading is carried right across the empty cells of a horizontal merge.
+
+    >>> combine_header_rows(["序号", "活动", "", "参与情况", ""], ["", "名称", "日期", "活动形式", "人数"])
+    ['序号', '活动名称', '活动日期', '活动形式', '人数']
+    """
+    known = _known_headers(aliases)
+    out: list[Any] = []
+    carried = ""
+    for j in range(max(len(upper), len(lower))):
+        up = upper[j] if j < len(upper) else None
+        low = lower[j] if j < len(lower) else None
+        if not is_empty(up):
+            carried = str(up).strip()
+        if is_empty(low):
+            out.append(up)
+            continue
+        joined = f"{carried}{str(low).strip()}"
+        out.append(joined if carried and normalize_header(joined) in known else low)
+    return out
+
+
+def _known_headers(aliases: HeaderAliases) -> frozenset[str]:
+    """Every accepted header of every table (normalised), with those of ``columns.yaml``."""
+    heads = {h for spec in TABLES.values() for col in spec.columns for h in col.headers}
+    heads.update(h for extra in aliases.extra.values() for hs in extra.values() for h in hs)
+    return frozenset(heads)
 
 
 def _snippet_hint(
@@ -149,11 +286,14 @@ def read_grid(
 ) -> RawTable:
     """A raw table from a fully materialised grid (xlsx sheets, small or ragged CSVs).
 
+    The header may span two rows (:func:`locate_header`); ``header_row`` is its first row.
+
     Raises:
         DataError: no recognised header (see :func:`find_header`).
     """
-    h, match = find_header(rows, where, aliases)
-    body = rows[h + 1 :]
+    found = locate_header(rows, where, aliases)
+    h, match, header = found.start, found.match, found.cells
+    body = rows[found.stop :]
     blank = np.fromiter((all(is_empty(c) for c in r) for r in body), bool, len(body))
     summary = np.fromiter(
         (is_summary_cell(next((c for c in r if not is_empty(c)), None)) for r in body),
@@ -171,14 +311,14 @@ def read_grid(
         sheet=where.sheet,
         table=match.table,
         header_row=row_offset + h + 1,
-        headers=[str(c) for c in rows[h]],
+        headers=[str(c) for c in header],
         frame=frame,
-        source_row=np.arange(len(body)) + row_offset + h + 2,
+        source_row=np.arange(len(body)) + row_offset + found.stop + 1,
         blank=blank,
         summary=summary,
-        header_of=map_headers(rows[h], match),
+        header_of=map_headers(header, match),
         alternates={
-            col: [(str(rows[h][pos]).strip(), column_of(pos)) for pos in positions]
+            col: [(str(header[pos]).strip(), column_of(pos)) for pos in positions]
             for col, positions in match.alternates.items()
         },
     )
