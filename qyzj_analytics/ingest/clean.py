@@ -17,6 +17,7 @@ from qyzj_analytics.ingest.aliases import coalesce_aliases
 from qyzj_analytics.ingest.arrow import materialize_text
 from qyzj_analytics.ingest.cells import cell_noter
 from qyzj_analytics.ingest.dedupe import DEFAULT_CLOSED_STATUSES, dedupe_rows
+from qyzj_analytics.ingest.mixedenc import ENCODING_NAMES
 from qyzj_analytics.ingest.parse import (
     DistinctParse,
     credit_codes_valid,
@@ -43,7 +44,13 @@ from qyzj_analytics.ingest.quality import (
     list_issues,
 )
 from qyzj_analytics.ingest.raw import RawExports, RawTable
-from qyzj_analytics.ingest.rows import concat_parts, select_live_rows, take_rows, to_positions
+from qyzj_analytics.ingest.rows import (
+    Rows,
+    concat_parts,
+    select_live_rows,
+    take_rows,
+    to_positions,
+)
 from qyzj_analytics.ingest.schemas import TABLES
 
 _PARSERS = {
@@ -53,6 +60,7 @@ _PARSERS = {
     "count": parse_count,
     "yesno": parse_yes_no,
 }
+WHOLE_ROW = "（整行）"  # the column of an issue about a whole row (its encoding)
 
 
 def clean_raw_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -102,6 +110,8 @@ def _clean_raw_table(
     parsed_of: dict[str, DistinctParse] = {}
     noted: dict[str, np.ndarray] = {}  # canonical column -> per distinct value: a warning
     out: dict[str, Any] = {}
+    if raw.mixed is not None:  # rows of a mixed-encoding CSV: a warning each, or rejected
+        _note_encodings(raw, live, rejected_by, checked, why, warn_parts)
     for col in spec.columns:
         if col.name not in frame:
             if col.required:  # cannot happen: the header match guarantees required columns
@@ -199,12 +209,57 @@ def _clean_raw_table(
     headers = np.empty(len(idx), dtype=object)
     for k, name in enumerate(checked):  # each row's failing column, by the header that held it
         rows = np.flatnonzero(rejected_by[idx] == k)
-        if len(rows):
+        if not len(rows):
+            continue
+        if name == WHOLE_ROW:
+            headers[rows] = WHOLE_ROW
+        else:
             headers[rows] = heads(name, at[rows]) if name in frame else raw.header_text(name)
     rejected = list_issues(raw, at, headers, values, reason)
     parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     warnings = pd.concat(warn_parts, ignore_index=True) if warn_parts else empty_issues()
     return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
+
+
+def _note_encodings(
+    raw: RawTable,
+    live: Rows,
+    rejected_by: np.ndarray,
+    checked: list[str],
+    why: list[tuple[np.ndarray, np.ndarray] | str],
+    warn_parts: list[pd.DataFrame],
+) -> None:
+    """Warn about the live rows read in the file's other encoding; reject those in neither."""
+    mixed = raw.mixed
+    assert mixed is not None
+    dead = raw.blank | raw.summary
+    odd = mixed.odd[~dead[mixed.odd]]
+    if len(odd):
+        own, other = (
+            name if name.endswith("）") else f"{name} "
+            for name in (ENCODING_NAMES[mixed.encoding], ENCODING_NAMES[mixed.other])
+        )
+        warn_parts.append(
+            list_issues(
+                raw,
+                odd,
+                [WHOLE_ROW] * len(odd),
+                [""] * len(odd),
+                [f"第 {r} 行不是 {own}编码，已按 {other}读取" for r in raw.source_row[odd]],
+            )
+        )
+    bad = mixed.bad[~dead[mixed.bad]]
+    if len(bad):
+        at = bad - live.start if isinstance(live, slice) else np.searchsorted(live, bad)
+        take = np.zeros(len(rejected_by), dtype=np.int64)
+        take[at] = np.arange(len(at))
+        reasons = [
+            f"第 {r} 行既不是 UTF-8 也不是 GB18030（GBK）编码，无法读取"
+            for r in raw.source_row[bad]
+        ]
+        rejected_by[at] = len(checked)
+        checked.append(WHOLE_ROW)
+        why.append((np.asarray(reasons, dtype=object), take))
 
 
 def _apply_notes(parsed: DistinctParse) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,9 @@
 
 Encodings: UTF-8 (with or without BOM), GBK/GB18030, UTF-16 (BOM). The header is found by the
 csv module in the first 15 records; pyarrow reads the body when it can do so record for record,
-else the csv module reads the whole file, with the same result.
+else the csv module reads the whole file, with the same result. A UTF-8 file with some GBK lines
+(or the reverse) is decoded line by line (:mod:`~qyzj_analytics.ingest.mixedenc`) only once the
+file fails to decode as a whole; its table records which rows were read how (``RawTable.mixed``).
 (Named ``delimited`` so it never shadows the standard library's ``csv``.)
 """
 
@@ -31,7 +33,8 @@ from qyzj_analytics.ingest.headers import (
     map_headers,
     read_grid,
 )
-from qyzj_analytics.ingest.raw import Data, RawTable
+from qyzj_analytics.ingest.mixedenc import MixedText, decode_mixed, is_mostly_utf8
+from qyzj_analytics.ingest.raw import Data, MixedRows, RawTable
 from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.workers import worker_pool
 
@@ -42,6 +45,16 @@ _BOMS = (
 )
 _HEAD_BYTES = 1 << 20  # the header is looked for in the first 15 records of the first MiB
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_MAX_BAD_LINES = 10  # lines in neither encoding a file may have (or 1 %) before it is refused
+_ENCODING_ERROR = "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030、UTF-16）"
+
+
+class _NotOneEncoding(Exception):
+    """The file is not all in ``encoding``, the encoding its head (or BOM) shows."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
 
 
 def _bom(data: Data) -> tuple[int, str | None]:
@@ -65,9 +78,7 @@ def decode_csv(data: Data, name: str) -> tuple[str, str]:
             return str(memoryview(data)[skip:], candidate), candidate
         except UnicodeDecodeError:
             continue
-    raise DataError(
-        "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030、UTF-16）", Location(name)
-    )
+    raise DataError(_ENCODING_ERROR, Location(name))
 
 
 def _is_blank(data: Data, skip: int) -> bool:
@@ -112,12 +123,25 @@ def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) 
     """The table of one CSV export: the csv module finds the header, pyarrow reads the body.
 
     Row numbers are those Excel shows (one per CSV record, blank lines included). A body pyarrow
-    cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells,
-    bytes that are not UTF-8 after a UTF-8 head) is read whole by the csv module instead, with
-    the same result. ``aliases`` adds the headers mapped in ``columns.yaml``.
+    cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells)
+    is read whole by the csv module instead, with the same result. A file not all in one
+    encoding (GBK rows in a UTF-8 file, or the reverse) is read line by line: see
+    :func:`_read_mixed`. ``aliases`` adds the headers mapped in ``columns.yaml``.
 
     Raises:
         DataError: empty file, unknown encoding or unrecognised header.
+    """
+    try:
+        return _read_csv(data, name, aliases)
+    except _NotOneEncoding as exc:
+        return _read_mixed(data, name, aliases, exc.encoding)
+
+
+def _read_csv(data: Data, name: str, aliases: HeaderAliases) -> RawTable:
+    """:func:`read_csv_export` of a file in one encoding.
+
+    Raises:
+        _NotOneEncoding: the file does not decode as a whole in the encoding of its head.
     """
     where = Location(name)
     skip, encoding = _bom(data)
@@ -129,12 +153,15 @@ def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) 
         head = data[skip : skip + _HEAD_BYTES]
         if len(data) > skip + _HEAD_BYTES:  # (0x0A is never part of a UTF-8/GBK character)
             head = head[: head.rfind(b"\n") + 1] or head
-        for candidate in ("utf-8",) if encoding else ("utf-8", "gb18030"):
+        try:
+            head_text, encoding = head.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:  # GBK, or a UTF-8 file with GBK lines (may decode as GBK)
+            if encoding or is_mostly_utf8(bytes(head)):
+                raise _NotOneEncoding("utf-8") from None
             try:
-                head_text, encoding = head.decode(candidate), candidate
-                break
+                head_text, encoding = head.decode("gb18030"), "gb18030"
             except UnicodeDecodeError:
-                encoding = None
+                raise _NotOneEncoding("gb18030") from None
     if encoding not in ("utf-8", "gb18030"):
         text, encoding = decode_csv(data, name)
         head_text = text
@@ -151,13 +178,93 @@ def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) 
                 return _read_csv_fast(body[0], body[1], delimiter, found, name)
         except pa.ArrowException:
             pass  # the csv module reads what pyarrow cannot
-    if text is None:
-        text = decode_csv(data, name)[0]
+    if text is None:  # (UTF-8 or GB18030, as the head)
+        text = _decode_whole(data, skip, encoding, head_text)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:  # e.g. a cell longer than the csv module's limit
         raise DataError(f"CSV 格式错误，无法读取: {exc}", where) from None
     return read_grid(rows, where, aliases=aliases)
+
+
+def _decode_whole(data: Data, skip: int, encoding: str, head_text: str) -> str:
+    """``data[skip:]`` in ``encoding`` (an all-ASCII UTF-8 head may lead a GB18030 file).
+
+    Raises:
+        _NotOneEncoding: the bytes are not all in ``encoding``.
+    """
+    candidates = [encoding]
+    if skip == 0 and encoding == "utf-8" and head_text.isascii():
+        candidates.append("gb18030")
+    for candidate in candidates:
+        try:
+            return str(memoryview(data)[skip:], candidate)
+        except UnicodeDecodeError:
+            continue
+    raise _NotOneEncoding(encoding)
+
+
+def _read_mixed(data: Data, name: str, aliases: HeaderAliases, encoding: str) -> RawTable:
+    """A CSV file in ``encoding`` with lines in the other one (UTF-8 ↔ GB18030), read line by line.
+
+    Rows in neither encoding are decoded with replacement characters and rejected in cleaning;
+    more than a few (10, or 1 % of the lines) mean the file is in some other encoding: refused.
+    Lines above the first data row are decoded the same way, without a note.
+
+    Raises:
+        DataError: too many lines in neither encoding, or as :func:`read_csv_export`.
+    """
+    mixed = decode_mixed(data, _bom(data)[0], encoding)
+    n_lines = _count_lines(mixed.data, 0)
+    if len(mixed.bad_lines) > max(_MAX_BAD_LINES, n_lines // 100):
+        first = int(mixed.bad_lines[0]) + 1
+        raise DataError(
+            f"{_ENCODING_ERROR}：第 {first} 行起有 {len(mixed.bad_lines)} 行既不是 UTF-8"
+            " 也不是 GB18030（GBK）",
+            Location(name, row=first),
+        )
+    raw = _read_csv(mixed.data, name, aliases)
+    raw.mixed = MixedRows(
+        encoding,
+        mixed.other,
+        _positions(raw, _rows_of_lines(mixed, raw, n_lines, mixed.odd_lines)),
+        _positions(raw, _rows_of_lines(mixed, raw, n_lines, mixed.bad_lines)),
+    )
+    return raw
+
+
+def _rows_of_lines(mixed: MixedText, raw: RawTable, n_lines: int, lines: np.ndarray) -> np.ndarray:
+    """The row number (as Excel shows it: one per CSV record) of each 0-based physical line."""
+    if not len(lines) or raw.header_row + len(raw.source_row) == n_lines:
+        return lines + 1  # one record per line
+    text = mixed.data.decode("utf-8")  # a quoted cell spans lines: count them record by record
+    delimiter = _sniff_delimiter(text[:_HEAD_BYTES])
+    line = 0
+    firsts: list[int] = []  # the first line of each record
+
+    def counting() -> Iterator[str]:
+        nonlocal line
+        for physical in _lines(text):
+            line += 1  # (before the reader asks for the next record)
+            yield physical
+
+    reader = csv.reader(counting(), delimiter=delimiter)
+    while True:
+        first = line
+        try:
+            next(reader)
+        except StopIteration:
+            break
+        firsts.append(first)
+    return np.searchsorted(np.asarray(firsts, dtype=np.int64), lines, side="right")
+
+
+def _positions(raw: RawTable, rows: np.ndarray) -> np.ndarray:
+    """Positions in ``raw`` of the data rows numbered ``rows`` (others left out), once each."""
+    if not len(raw.source_row):
+        return np.zeros(0, dtype=np.int64)
+    at = np.unique(rows - int(raw.source_row[0]))
+    return at[(at >= 0) & (at < len(raw.source_row))].astype(np.int64)
 
 
 def _utf8_body(

@@ -23,6 +23,16 @@ Data = bytes | mmap.mmap  # a raw file's content: read, or memory-mapped when la
 
 
 @dataclass
+class MixedRows:
+    """Rows of a mixed-encoding CSV read in the other encoding, or in neither (row positions)."""
+
+    encoding: str  # the file's own encoding: utf-8 or gb18030
+    other: str  # the encoding the odd rows were read in
+    odd: np.ndarray  # positions (as in ``source_row``) of rows read in ``other``
+    bad: np.ndarray  # positions of rows in neither encoding (rejected)
+
+
+@dataclass
 class RawTable:
     """The data rows of one recognised sheet (or CSV file), raw values under canonical names."""
 
@@ -38,6 +48,7 @@ class RawTable:
     header_of: dict[str, str] = field(default_factory=dict)  # canonical column -> header text
     # canonical column -> (header text, raw values) of each other column with an accepted header
     alternates: dict[str, list[tuple[str, pd.Series]]] = field(default_factory=dict)
+    mixed: MixedRows | None = None  # a CSV whose rows are not all in one encoding
 
     def header_text(self, column: str) -> str:
         """The header of canonical ``column`` as the file spells it (for messages)."""
