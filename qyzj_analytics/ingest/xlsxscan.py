@@ -39,7 +39,9 @@ ROW_GAP = 1000  # more empty rows than this ends a run of rows
 COL_GAP = 50  # more empty columns than this ends a run of columns
 
 _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
-_REF_RE = re.compile(rb"<" + _PREFIX + rb"c\s[^>]*?\sr=[\"']([A-Z]{1,3})(\d{1,7})[\"']")
+# a cell's reference attribute (rows have digits only; a stray match elsewhere only makes the
+# counts differ from the cell tags, and the sheet is then followed cell by cell)
+_REF_RE = re.compile(rb"\sr=[\"']([A-Z]{1,3})(\d{1,7})[\"']")
 _CELL_TAG_RE = re.compile(rb"<" + _PREFIX + rb"c[\s/>]")
 _HINTS = (b't="e"', b"t='e'", b"<f", b":f")  # an error cell or a formula may be in the XML
 _CHUNK = 1 << 20
