@@ -41,6 +41,7 @@ from qyzj_analytics.ingest.quality import (
     QUALITY_COLUMNS,
     concat_issues,
     empty_issues,
+    list_extra_issues,
     list_issues,
 )
 from qyzj_analytics.ingest.raw import RawExports, RawTable
@@ -216,6 +217,10 @@ def _clean_raw_table(
         else:
             headers[rows] = heads(name, at[rows]) if name in frame else raw.header_text(name)
     rejected = list_issues(raw, at, headers, values, reason)
+    if raw.extra_rejected:  # rows outside the grid (far cells), each rejected on its own
+        rejected = concat_issues([rejected, list_extra_issues(raw, raw.extra_rejected)])
+    if raw.extra_warnings:
+        warn_parts.append(list_extra_issues(raw, raw.extra_warnings))
     parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
     warnings = pd.concat(warn_parts, ignore_index=True) if warn_parts else empty_issues()
     return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
@@ -319,7 +324,7 @@ def clean_exports(
         rejected_parts.append(rejected)
         warning_parts.append(warnings)
         c = counts.setdefault((raw.file, raw.table), dict.fromkeys(QUALITY_COLUMNS, 0))
-        c["rows_read"] += int((~raw.blank).sum())
+        c["rows_read"] += int((~raw.blank).sum()) + len(raw.extra_rejected)
         c["summary_rows"] += int((raw.summary & ~raw.blank).sum())
         c["blank_rows"] += int(raw.blank.sum())
         c["rows_rejected"] += len(rejected)

@@ -51,6 +51,24 @@ def list_issues(
     )
 
 
+def list_extra_issues(raw: RawTable, items: list[tuple[int, str, str, str]]) -> pd.DataFrame:
+    """Issues found before cleaning (``(source row, column, value, reason)``) as issue rows."""
+    rows, column, value, reason = zip(*items, strict=True) if items else ((), (), (), ())
+    frame = pd.DataFrame(
+        {
+            "table": raw.table,
+            "source_file": raw.file,
+            "source_sheet": raw.sheet,
+            "source_row": np.asarray(rows, dtype=np.int64),
+            "column": list(column),
+            "value": list(value),
+            "reason": list(reason),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+    return frame
+
+
 def empty_issues() -> pd.DataFrame:
     """No issue rows, with the columns and dtypes of :func:`list_issues`."""
     return pd.DataFrame(

@@ -49,6 +49,10 @@ class RawTable:
     # canonical column -> (header text, raw values) of each other column with an accepted header
     alternates: dict[str, list[tuple[str, pd.Series]]] = field(default_factory=dict)
     mixed: MixedRows | None = None  # a CSV whose rows are not all in one encoding
+    # found before cleaning, each (source row, column, raw value, reason): rows outside the grid
+    # rejected on their own (read and rejected rows), and warnings on rows of the grid
+    extra_rejected: list[tuple[int, str, str, str]] = field(default_factory=list)
+    extra_warnings: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     def header_text(self, column: str) -> str:
         """The header of canonical ``column`` as the file spells it (for messages)."""

@@ -62,8 +62,8 @@ def scan_marked_cells(path: Path) -> dict[str, Marks]:
     try:
         with zipfile.ZipFile(path) as zf:
             found: dict[str, Marks] = {}
-            for name, member in _sheet_members(zf).items():
-                marks = _scan_sheet(zf, member) if _mentions_marks(zf, member) else {}
+            for name, member in sheet_members(zf).items():
+                marks = scan_sheet_marks(zf, member) if _mentions_marks(zf, member) else {}
                 if marks:
                     found[name] = marks
             return found
@@ -78,7 +78,7 @@ def mark_cells(rows: list[list[Any]], marks: Marks) -> None:
             rows[r][c] = text
 
 
-def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> the zip member holding its XML."""
     book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
@@ -104,14 +104,15 @@ def _mentions_marks(zf: zipfile.ZipFile, member: str) -> bool:
     return False
 
 
-def _column_index(letters: str) -> int:
+def column_index(letters: str) -> int:
+    """The 0-based index of a column named by its letters (``A`` 0, ``XFD`` 16383)."""
     index = 0
     for ch in letters:
         index = index * 26 + ord(ch) - 64
     return index - 1
 
 
-def _scan_sheet(zf: zipfile.ZipFile, member: str) -> Marks:
+def scan_sheet_marks(zf: zipfile.ZipFile, member: str) -> Marks:
     """The marked cells of one sheet, streamed (rows are cleared once read)."""
     marks: Marks = {}
     row, col = -1, -1
@@ -125,7 +126,7 @@ def _scan_sheet(zf: zipfile.ZipFile, member: str) -> Marks:
                     elem.clear()
             elif elem.tag == f"{_MAIN}c" and event == "end":
                 match = _REF_RE.fullmatch(elem.get("r") or "")
-                col = _column_index(match[1]) if match else col + 1
+                col = column_index(match[1]) if match else col + 1
                 text = _mark_of(elem)
                 if text is not None:
                     marks[(row, col)] = text

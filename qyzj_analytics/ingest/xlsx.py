@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.biff import prepare_xls
+from qyzj_analytics.ingest.farcells import attach_far_cells
 from qyzj_analytics.ingest.headers import read_grid
 from qyzj_analytics.ingest.parse import is_empty
 from qyzj_analytics.ingest.raw import RawTable
@@ -32,20 +33,48 @@ def read_workbook(
     """
     from python_calamine import CalamineWorkbook
 
-    prepared = _prepare(path, kind)
+    try:
+        prepared = _prepare(path, kind)
+    except DataError as exc:
+        raise DataError(exc.message, Location(name, exc.location.sheet)) from None
+    notes: list[str] = []
+    sheets: list[tuple[str, list[list[Any]]]] = []
     try:
         with _open(prepared) as fh:
             workbook = CalamineWorkbook.from_filelike(fh)
-            sheets = [
-                (s, workbook.get_sheet_by_name(s).to_python(skip_empty_area=False))
-                for s in workbook.sheet_names
-            ]
-    except Exception as exc:  # calamine raises its own, zipfile and OS errors
+            for sheet in workbook.sheet_names:
+                try:
+                    grid = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+                except BaseException as exc:  # a Rust panic is no Exception
+                    _reraise_interrupt(exc)
+                    notes.append(f"{name} / {sheet}: 工作表无法读取（{_describe(exc)}），已跳过")
+                    continue
+                sheets.append((sheet, grid))
+    except BaseException as exc:  # calamine raises its own, panics, zipfile and OS errors
+        _reraise_interrupt(exc)
         raise DataError(
-            f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {exc}", Location(name)
+            f"无法打开 Excel 文件（文件损坏、被截断或不是 Excel 格式）: {_describe(exc)}",
+            Location(name),
         ) from None
+    if not sheets and notes:
+        raise DataError(
+            "没有任何工作表能读取（文件损坏）:\n  " + "\n  ".join(notes), Location(name)
+        )
     # error values and uncomputed formulas read as "": the pre-scan marked them
-    return read_sheets(sheets, name, prepared.marks, aliases, prepared.far)
+    tables, sheet_notes = read_sheets(sheets, name, prepared.marks, aliases, prepared.far)
+    return tables, notes + sheet_notes
+
+
+def _reraise_interrupt(exc: BaseException) -> None:
+    """Let Ctrl-C and exits through; everything else the reader raises is bad input."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+        raise exc
+
+
+def _describe(exc: BaseException) -> str:
+    """The reader's message, on one line and short (a panic's message is Rust's)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
 
 
 def _prepare(path: Path, kind: str) -> PreparedWorkbook:
@@ -89,6 +118,8 @@ def read_sheets(
             tables.append(read_grid(rows, where, aliases=aliases))
         except DataError as exc:
             errors.append(exc)
+            continue
+        attach_far_cells(tables[-1], (far or {}).get(sheet, []))
     if not tables:
         if errors:
             raise (
