@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.ingest.biffcells import SheetCells, corrupt, far_cells, records, scan_cells
+from qyzj_analytics.ingest.biffcells import (
+    SheetCells,
+    cell_text,
+    corrupt,
+    far_cells,
+    records,
+    scan_cells,
+)
 from qyzj_analytics.ingest.sheetcells import FarCell, PreparedWorkbook
 
 CELL_BUDGET = 4_000_000  # a sheet grid larger than this is checked for far stray cells
@@ -35,7 +42,7 @@ class _Book:
     stream: bytes
     stream_name: str
     sheets: list[tuple[str, int]] = field(default_factory=list)  # (name, substream offset)
-    strings: list[str] = field(default_factory=list)
+    sst: list[bytes] = field(default_factory=list)  # the SST record and its CONTINUE records
 
 
 def prepare_xls(path: Path, name: str | None = None) -> PreparedWorkbook:
@@ -50,12 +57,16 @@ def prepare_xls(path: Path, name: str | None = None) -> PreparedWorkbook:
     prepared = PreparedWorkbook(path)
     for sheet, offset in book.sheets:
         where = Location(label, sheet)
-        cells = scan_cells(book.stream, offset, book.strings, where)
+        cells = scan_cells(book.stream, offset, where)
         if cells.marks:
             prepared.marks[sheet] = cells.marks
         far = far_cells(cells, CELL_BUDGET)
         if far:
-            prepared.far[sheet] = [FarCell(r, c, text) for r, c, text, _ in far]
+            strings = read_sst(book.sst, where) if book.sst else []
+            texts = [cell_text(book.stream, at, c, strings) for _, c, _, at in far]
+            prepared.far[sheet] = [
+                FarCell(r, c, t) for (r, c, _, _), t in zip(far, texts, strict=True)
+            ]
             for at in {at for *_, at in far}:
                 _patch_id(patched, at)
                 if at in cells.followers:  # a far formula's cached text
@@ -107,7 +118,9 @@ def _scan_globals(book: _Book, label: str) -> None:
                 if rid2 != _CONTINUE:
                     break
                 chunks.append(stream[start2 : start2 + size2])
-            book.strings = read_sst(chunks, where)
+            if struct.unpack_from("<i", chunks[0], 4)[0] < 0:
+                raise DataError(corrupt("共享字符串表的数量为负"), where)
+            book.sst = chunks
 
 
 def _bound_sheet(stream: bytes, start: int, size: int, where: Location) -> tuple[str, int]:

@@ -27,6 +27,7 @@ _NUMBER, _LABEL, _BOOLERR, _STRING, _RK = 0x0203, 0x0204, 0x0205, 0x0207, 0x027E
 _LABELSST, _MULRK, _FORMULA, _RSTRING = 0x00FD, 0x00BD, 0x0006, 0x00D6
 _MIN_LEN = {_NUMBER: 14, _LABEL: 9, _BOOLERR: 8, _RK: 10, _LABELSST: 10, _MULRK: 6}
 _MIN_LEN.update({_FORMULA: 20, _RSTRING: 9, _STRING: 4})
+_WATCHED = {*_MIN_LEN, 0x0200, 0x00E5}
 ROW_GAP = 1000  # empty rows that set a far cell apart from the data block
 COL_GAP = 50  # empty columns that do
 
@@ -49,8 +50,8 @@ class SheetCells:
     followers: dict[int, int] = field(default_factory=dict)  # FORMULA -> its STRING record
 
 
-def scan_cells(stream: bytes, offset: int, strings: list[str], where: Location) -> SheetCells:
-    """The cells of the worksheet substream at ``offset`` (``strings``: the SST).
+def scan_cells(stream: bytes, offset: int, where: Location) -> SheetCells:
+    """The cells of the worksheet substream at ``offset`` (their text is read for far cells only).
 
     Raises:
         DataError: a cell record is too short or malformed (naming file and sheet).
@@ -58,6 +59,8 @@ def scan_cells(stream: bytes, offset: int, strings: list[str], where: Location) 
     found = SheetCells()
     last_formula = -1
     for rid, start, size in records(stream, offset, where):
+        if rid not in _WATCHED:
+            continue
         body = stream[start : start + size]
         if size < _MIN_LEN.get(rid, 0):
             raise DataError(_bad(rid, "长度不足"), where)
@@ -70,7 +73,7 @@ def scan_cells(stream: bytes, offset: int, strings: list[str], where: Location) 
         elif rid == _STRING and last_formula >= 0:
             found.followers[last_formula] = start
         else:
-            _read_cell(rid, body, start, strings, found, where)
+            _read_cell(rid, body, start, found, where)
             if rid == _FORMULA:
                 last_formula = start
     if found.cells:
@@ -123,9 +126,7 @@ def _claimed_cells(body: bytes, where: Location) -> int:
     return rows * cols
 
 
-def _read_cell(
-    rid: int, body: bytes, start: int, strings: list[str], found: SheetCells, where: Location
-) -> None:
+def _read_cell(rid: int, body: bytes, start: int, found: SheetCells, where: Location) -> None:
     """Add the value cell(s) of one record to ``found`` (other records are ignored)."""
     if rid not in _MIN_LEN or rid == _STRING:
         return
@@ -134,17 +135,14 @@ def _read_cell(
         last = struct.unpack_from("<H", body, len(body) - 2)[0]
         if last < col or len(body) != 6 + 6 * (last - col + 1):
             raise DataError(_bad(rid, "列范围与长度不符"), where)
-        for i in range(last - col + 1):
-            value = _rk(body[4 + 6 * i + 2 : 4 + 6 * i + 6])
-            found.cells.append((row, col + i, value, start))
+        found.cells.extend((row, col + i, "", start) for i in range(last - col + 1))
         return
-    text = _cell_text(rid, body, strings, where)
-    if rid == _LABELSST and not text:
-        return  # calamine skips empty shared strings
+    if rid == _BOOLERR and body[7] > 1:
+        raise DataError(_bad(rid, "类型无效"), where)
     if (rid == _BOOLERR and body[7] == 1) or (rid == _FORMULA and _formula_error(body)):
         code = body[6] if rid == _BOOLERR else body[8]
         found.marks[(row, col)] = ERROR_CODES.get(code, "#VALUE!")
-    found.cells.append((row, col, text, start))
+    found.cells.append((row, col, "", start))  # text: see cell_text
 
 
 def _formula_error(body: bytes) -> bool:
@@ -152,8 +150,13 @@ def _formula_error(body: bytes) -> bool:
     return body[6] == 2 and body[12:14] == b"\xff\xff"
 
 
-def _cell_text(rid: int, body: bytes, strings: list[str], where: Location) -> str:
-    """A cell record's value as text (for far cells)."""
+def cell_text(stream: bytes, start: int, col: int, strings: list[str]) -> str:
+    """The value as text of the cell in column ``col`` of the record whose body is at ``start``."""
+    rid, size = struct.unpack_from("<HH", stream, start - 4)
+    body = stream[start : start + size]
+    if rid == _MULRK:
+        i = col - struct.unpack_from("<H", body, 2)[0]
+        return _rk(body[4 + 6 * i + 2 : 4 + 6 * i + 6])
     if rid == _NUMBER:
         return _number(struct.unpack_from("<d", body, 6)[0])
     if rid == _RK:
@@ -166,8 +169,6 @@ def _cell_text(rid: int, body: bytes, strings: list[str], where: Location) -> st
         raw = body[9 : 9 + cch * (2 if flags & 1 else 1)]
         return raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
     if rid == _BOOLERR:
-        if body[7] > 1:
-            raise DataError(_bad(rid, "类型无效"), where)
         return ERROR_CODES.get(body[6], "#VALUE!") if body[7] else str(bool(body[6])).upper()
     if body[12:14] == b"\xff\xff":  # FORMULA: a cached string, bool, error or empty
         return ERROR_CODES.get(body[8], "#VALUE!") if body[6] == 2 else ""
