@@ -240,10 +240,19 @@ def build_levers(
 
 
 class Evaluator:
-    """Re-scores the draws (the first ``n`` when given) with extra units per lever."""
+    """Re-scores the draws (the first ``n`` when given) with extra units per lever.
+
+    ``fast`` (the search) adds the changed KPIs' points to the unchanged total instead of
+    summing every KPI again; the plan's reported probabilities use the exact sum.
+    """
 
     def __init__(
-        self, sim: YearEndDraws, contract: Contract, levers: list[Lever], n: int | None = None
+        self,
+        sim: YearEndDraws,
+        contract: Contract,
+        levers: list[Lever],
+        n: int | None = None,
+        fast: bool = False,
     ) -> None:
         n = sim.draws if n is None else min(n, sim.draws)
         self.values = {k: v[:n] for k, v in sim.values.items()}
@@ -255,6 +264,8 @@ class Evaluator:
         self.contract = contract
         self.levers = {lv.id: lv for lv in levers}
         self.points = score_points(self.values, contract)
+        self.total = sum(self.points.values()) if fast else None
+        self.jump_cache: dict[str, list[int]] = {}
 
     def adjusted(self, extra: Mapping[str, int]) -> dict[str, np.ndarray]:
         """Year-end values of the KPIs ``extra`` changes, per draw."""
@@ -295,11 +306,14 @@ class Evaluator:
 
     def scores(self, extra: Mapping[str, int]) -> np.ndarray:
         """Base score per draw with ``extra`` units added."""
-        points = dict(self.points)
-        for kpi_id, values in self.adjusted(extra).items():
-            spec = self.contract.kpi(kpi_id)
-            points[kpi_id] = float(spec.weight) * apply_rule(values, spec)
-        return base_score(points)
+        changed = {
+            k: float(self.contract.kpi(k).weight) * apply_rule(values, self.contract.kpi(k))
+            for k, values in self.adjusted(extra).items()
+        }
+        if self.total is not None:
+            moved = sum((p - self.points[k] for k, p in changed.items()), np.zeros(self.n))
+            return np.round(self.total + moved, 9)
+        return base_score({**self.points, **changed})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
         """P(year-end grade at least g) for every grade g, with ``extra`` units added."""
@@ -323,6 +337,11 @@ class Evaluator:
 
     def jumps(self, lever: Lever) -> list[int]:
         """Units at which a held KPI of ``lever`` first reaches its target (threshold rules)."""
+        if lever.id not in self.jump_cache:
+            self.jump_cache[lever.id] = self._jumps(lever)
+        return self.jump_cache[lever.id]
+
+    def _jumps(self, lever: Lever) -> list[int]:
         if lever.kind not in ("hire", "qualify", "count") or lever.kpis[0] not in (
             EXPERTS_KPI,
             INSTITUTIONS_KPI,

@@ -74,16 +74,19 @@ class Plan:
     planning_source: str = ""
 
 
-def _open(ev: Evaluator, lv: Lever, units: int, limit: int) -> list[int]:
-    """Candidate increments of one lever from ``units``: a step, doubling steps up to the
-    maximum, and jumps to a held KPI's target, so plateaus (threshold rules, a ratio below its
+def _open(ev: Evaluator, lv: Lever, units: int, wide: bool) -> list[int]:
+    """Candidate increments of one lever from ``units``: a step and jumps to a held KPI's
+    target; ``wide`` adds doubling steps up to the maximum, so plateaus (a ratio below its
     floor) do not stop the search."""
-    incs = {lv.step, limit - units} | {j - units for j in ev.jumps(lv) if j > units}
-    size = lv.step * 2
-    while size < limit - units:
-        incs.add(size)
-        size *= 2
-    return sorted(i for i in incs if 0 < i <= limit - units)
+    room = lv.maximum - units
+    incs = {lv.step} | {j - units for j in ev.jumps(lv) if j > units}
+    if wide:
+        incs.add(room)
+        size = lv.step * 2
+        while size < room:
+            incs.add(size)
+            size *= 2
+    return sorted(i for i in incs if 0 < i <= room)
 
 
 def _greedy(
@@ -102,14 +105,17 @@ def _greedy(
         best, best_gain, best_state = None, 0.0, (exact, smooth)
         for lv in list(live):
             useful = False
-            for inc in _open(ev, lv, extra[lv.id], lv.maximum):
-                p, s = ev.probability({**extra, lv.id: extra[lv.id] + inc}, grade)
-                if s <= smooth and p <= exact:
-                    continue
-                useful = True
-                gain = (s - smooth) / max(lv.cost(inc, months), 1e-9)
-                if best is None or gain > best_gain:
-                    best, best_gain, best_state = (lv, inc), gain, (p, s)
+            for wide in (False, True):  # the wide candidates only when a step adds nothing
+                if useful:
+                    break
+                for inc in _open(ev, lv, extra[lv.id], wide):
+                    p, s = ev.probability({**extra, lv.id: extra[lv.id] + inc}, grade)
+                    if s <= smooth and p <= exact:
+                        continue
+                    useful = True
+                    gain = (s - smooth) / max(lv.cost(inc, months), 1e-9)
+                    if best is None or gain > best_gain:
+                        best, best_gain, best_state = (lv, inc), gain, (p, s)
             if not useful:
                 live.remove(lv)  # adds nothing where it matters, now or later
         if best is None:
@@ -253,7 +259,9 @@ def plan_actions(
             f"{now:.0%}，已不低于 {pct}，无需额外动作。",
             [],
         )
-    extra = _search(Evaluator(sim, c, levers, PLAN_DRAWS), levers, zero, goal, target, months)
+    extra = _search(
+        Evaluator(sim, c, levers, PLAN_DRAWS, fast=True), levers, zero, goal, target, months
+    )
     if full.probability(extra, target)[0] < goal:  # check on every draw, top up if needed
         extra = _search(full, levers, extra, goal, target, months)
     p = full.probability(extra, target)[0]
