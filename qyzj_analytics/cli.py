@@ -22,6 +22,7 @@ from qyzj_analytics.forecast.settings import (
     BACKTEST_YEARS,
     DEFAULT_DRAWS,
     DEFAULT_SEED,
+    TARGET_PROBABILITY,
 )
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
@@ -49,6 +50,18 @@ def _dir(text: str) -> Path:
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"文件夹不存在: {text}")
     return path
+
+
+def _probability(text: str) -> float:
+    """An argparse type: a probability above 0 and at most 1 (0.9, 90%)."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的概率（如 0.9 或 90%），收到 {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
+    )
+    p.add_argument(
+        "--plan-probability",
+        type=_probability,
+        default=TARGET_PROBABILITY,
+        help=f"行动建议的目标把握：以此概率可达到的最好档次（默认 {TARGET_PROBABILITY:g}）",
+    )
+    p.add_argument(
+        "--planning",
+        type=Path,
+        help="规划文件 YAML：各项措施的上限与工作量权重（默认内置 forecast/planning.yaml）",
     )
 
     p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
@@ -216,13 +240,19 @@ def run_kpi(args: argparse.Namespace) -> int:
 def run_forecast(args: argparse.Namespace) -> int:
     """``qyzj forecast``: the year-end forecast and action plan at --as-of, as a summary or JSON."""
     from qyzj_analytics.forecast.outlook import forecast_outlook, format_outlook, outlook_to_dict
+    from qyzj_analytics.forecast.planning import load_planning
     from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.scoring.kpi import KpiContext
 
     contract = _contract(args)
+    planning = load_planning(args.planning)  # a bad planning file stops before reading exports
     prepared = prepare(args.raw, contract)
     result = forecast_outlook(
-        KpiContext.of(prepared, contract, args.as_of), draws=args.draws, seed=args.seed
+        KpiContext.of(prepared, contract, args.as_of),
+        draws=args.draws,
+        seed=args.seed,
+        plan_probability=args.plan_probability,
+        planning=planning,
     )
     if args.json:
         print(json_text(outlook_to_dict(result)))

@@ -17,6 +17,7 @@ from qyzj_analytics.cli import main
 from qyzj_analytics.forecast.appeals import closure_survival
 from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, simulate_tables
 from qyzj_analytics.forecast.horizon import build_horizon
+from qyzj_analytics.forecast.levers import Evaluator
 from qyzj_analytics.forecast.outcomes import score_draws, share_of
 from qyzj_analytics.forecast.outlook import (
     Outlook,
@@ -24,7 +25,6 @@ from qyzj_analytics.forecast.outlook import (
     format_outlook,
     outlook_to_dict,
 )
-from qyzj_analytics.forecast.plan import Evaluator, build_levers
 from qyzj_analytics.forecast.rates import fit_rate
 from qyzj_analytics.forecast.result import Forecast, run_forecast
 from qyzj_analytics.forecast.text import forecast_to_dict
@@ -313,16 +313,18 @@ def test_plan_reaches_the_goal_with_the_units_it_names(
     if not plan.reachable:
         assert "达不到" in plan.statement
         return
-    horizon = build_horizon(CONTRACT, Q3_END)
-    levers = build_levers(CONTRACT, len(horizon.months))
-    ev = Evaluator(q3.values, q3.online_months, q3.livestream_done, CONTRACT, levers, "excellent")
-    assert ev.probability(plan.extra)[0] >= 0.9
+    assert q3_outlook.sim is not None
+    ev = Evaluator(q3_outlook.sim, CONTRACT, plan.levers)
+    grade = plan.target_grade
+    assert ev.probability(plan.extra, grade)[0] >= 0.9
     assert plan.probability_with_plan >= 0.9
-    # trimming: removing one unit of any lever in use breaks the goal
-    for lever_id, units in plan.extra.items():
+    # trimming: removing one step of any lever in use breaks the goal
+    for lever in plan.levers:
+        units = plan.extra[lever.id]
         if units:
-            fewer = {**plan.extra, lever_id: units - 1}
-            assert ev.probability(fewer)[0] < 0.9
+            step = lever.step if lever.kind == "publications" else 1
+            fewer = {**plan.extra, lever.id: units - step}
+            assert ev.probability(fewer, grade)[0] < 0.9
 
 
 def test_plan_when_already_excellent() -> None:
@@ -334,17 +336,19 @@ def test_plan_when_already_excellent() -> None:
     assert "无需" in plan.statement
 
 
-def test_plan_out_of_reach_names_the_best_grade() -> None:
+def test_plan_out_of_reach_plans_for_the_best_grade_instead() -> None:
     tables = year_tables(seed=5, level=0.5)
     tables["staff"] = tables["staff"].iloc[:0]  # no staff at all: 5 points lost for good
     appeals = tables["appeals"]
     tables["appeals"] = appeals.assign(status="办理中", closed=pd.NaT)  # nothing ever closes
     plan = forecast_outlook(ctx_at(dt.date(2025, 11, 30), tables), draws=3000, seed=2).plan
     assert plan is not None
-    assert not plan.reachable
-    assert "达不到" in plan.statement
+    assert plan.reachable  # issue 12: plans for the best grade still reachable, never gives up
+    assert "达不到" in plan.statement  # ... and says why the higher grade is out of reach
     assert plan.best_grade != "excellent"
     assert plan.best_grade_name in plan.statement
+    assert plan.target_grade == plan.best_grade
+    assert plan.higher_probability_max is not None and plan.higher_probability_max < 0.9
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -72,6 +72,7 @@ def test_installed_package_renders_the_report_from_anywhere(tmp_path: Path) -> N
     assert (package / "reporting/report/templates/report.css").is_file()
     assert (package / "reporting/report/templates/report.html.j2").is_file()
     assert list((package / "contract").glob("*.yaml"))
+    assert (package / "forecast/planning.yaml").is_file()
 
     where = _run(
         [

@@ -6,6 +6,8 @@ observed rate and close the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from qyzj_analytics.forecast.horizon import Horizon
@@ -83,10 +85,29 @@ def _group_binomial(
     return total
 
 
+@dataclass(frozen=True)
+class AppealDraws:
+    """Accepted and closed appeals at period end, per draw (the planner closes pending ones)."""
+
+    closed: np.ndarray
+    accepted: np.ndarray
+
+    @property
+    def rate(self) -> np.ndarray:
+        """The resolution rate per draw (1.0 with no accepted appeal), as ``qyzj kpi`` counts."""
+        return resolution_rate(self.closed, self.accepted)
+
+
+def resolution_rate(closed: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+    """Closed / accepted per draw, 1.0 where nothing was accepted."""
+    return np.where(accepted > 0, closed / np.maximum(accepted, 1), 1.0)
+
+
 def simulate_appeals(
     obs: Observed, horizon: Horizon, draws: int, streams: Streams, notes: list[str]
-) -> np.ndarray:
-    """Year-end resolution rate per draw: open appeals close, new ones arrive and close.
+) -> AppealDraws:
+    """Year-end accepted and closed appeals per draw: open appeals close, new ones arrive and
+    close.
 
     The closure-time curve is re-estimated on ``APPEAL_SCENARIOS`` Bayesian-bootstrap
     reweightings of the appeals so far, and each draw takes one of them, so the uncertainty of
@@ -143,4 +164,4 @@ def simulate_appeals(
         new_closed = new_open = np.zeros(draws)
     closed_total = is_closed.sum() + closed_old + new_closed
     accepted_total = accepted + new_closed + new_open
-    return np.where(accepted_total > 0, closed_total / np.maximum(accepted_total, 1), 1.0)
+    return AppealDraws(closed_total.astype(float), np.asarray(accepted_total, dtype=float))

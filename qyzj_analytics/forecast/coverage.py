@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -57,10 +58,33 @@ def fit_week_rates(
     return np.exp((lo + hi) / 2)
 
 
+@dataclass(frozen=True)
+class CoverageDraws:
+    """Covered weeks at period end per draw, split into what is certain and what is drawn.
+
+    Attributes:
+        done: weeks already covered (elapsed weeks with a publication, and the week of as_of
+            once it has one).
+        future: covered weeks among the ``ahead`` weeks still open, per draw.
+        ahead: weeks still open (a publication in each would cover them all).
+        weeks: weeks of the whole period (the denominator).
+    """
+
+    done: int
+    future: np.ndarray
+    ahead: int
+    weeks: int
+
+    @property
+    def rate(self) -> np.ndarray:
+        """Year-end coverage per draw, as ``qyzj kpi`` computes it."""
+        return (self.done + self.future) / max(1, self.weeks)
+
+
 def simulate_coverage(
     obs: Observed, contract: Contract, horizon: Horizon, draws: int, streams: Streams
-) -> np.ndarray:
-    """Year-end weekly coverage per draw.
+) -> CoverageDraws:
+    """Year-end covered weeks per draw.
 
     Each remaining week is covered with probability 1 − exp(−θ e): e is the week's working
     days (other days weighted by how often the year so far published on them), θ the rate
@@ -113,4 +137,4 @@ def simulate_coverage(
         for e, n in zip(level, size, strict=True):
             p = 1 - math.exp(-theta[s] * e)
             future[pick] += rng.binomial(int(n), p, size=len(pick))
-    return (covered_weeks.sum() + certain + future) / max(1, len(final_weeks))
+    return CoverageDraws(int(covered_weeks.sum()) + certain, future, len(ahead), len(final_weeks))

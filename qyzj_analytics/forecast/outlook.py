@@ -7,27 +7,42 @@ simulates once, summarises the draws and plans on the same draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from qyzj_analytics.forecast.horizon import build_horizon
 from qyzj_analytics.forecast.observe import observe
-from qyzj_analytics.forecast.plan import Plan, plan_actions
+from qyzj_analytics.forecast.plan import TARGET_PROBABILITY, Plan, plan_actions
+from qyzj_analytics.forecast.planning import Planning, load_planning
 from qyzj_analytics.forecast.result import Forecast, summarize_draws
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
-from qyzj_analytics.forecast.simulate import simulate_year_end
-from qyzj_analytics.forecast.text import forecast_to_dict, note_lines, plan_to_dict, summary_lines
+from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
+from qyzj_analytics.forecast.text import (
+    forecast_to_dict,
+    note_lines,
+    plan_lines,
+    plan_to_dict,
+    summary_lines,
+)
 from qyzj_analytics.scoring.kpi import KpiContext
 
 
 @dataclass(frozen=True)
 class Outlook:
-    """The year-end forecast and, when asked for, the action plan towards the top grade."""
+    """The year-end forecast and, when asked for, the action plan towards the best grade still
+    reachable; ``sim`` holds the draws both were made on."""
 
     forecast: Forecast
     plan: Plan | None
+    sim: YearEndDraws | None = None
 
 
 def forecast_outlook(
-    ctx: KpiContext, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, plan: bool = True
+    ctx: KpiContext,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    plan: bool = True,
+    plan_probability: float = TARGET_PROBABILITY,
+    planning: Planning | Path | str | None = None,
 ) -> Outlook:
     """The year-end forecast at ``ctx.as_of`` and the action plan searched on its draws.
 
@@ -36,12 +51,18 @@ def forecast_outlook(
         draws: number of simulated years.
         seed: random seed; the same seed gives the same outlook.
         plan: also search the action plan (``qyzj_analytics.forecast.plan``).
+        plan_probability: the plan's target probability of its grade (or better).
+        planning: the lever maxima and weights, or a planning file overriding the bundled ones.
     """
+    settings = planning if isinstance(planning, Planning) else None
+    if plan and settings is None:
+        settings = load_planning(planning)  # a bad file stops before simulating
     horizon = build_horizon(ctx.contract, ctx.as_of)
     obs = observe(ctx)
     sim = simulate_year_end(ctx, draws, seed, obs)
     forecast = summarize_draws(ctx, sim, obs, horizon, seed)
-    return Outlook(forecast, plan_actions(sim, ctx, horizon) if plan else None)
+    found = plan_actions(sim, ctx, horizon, plan_probability, settings) if plan else None
+    return Outlook(forecast, found, sim)
 
 
 def outlook_to_dict(o: Outlook) -> dict:
@@ -58,5 +79,5 @@ def format_outlook(o: Outlook) -> str:
     """The ``qyzj forecast`` summary: the forecast, the 行动建议 line, then the notes."""
     lines = summary_lines(o.forecast)
     if o.plan is not None:
-        lines.append(f"行动建议：{o.plan.statement}")
+        lines += plan_lines(o.plan)
     return "\n".join([*lines, *note_lines(o.forecast)])

@@ -1,13 +1,14 @@
-"""Action planner: the fewest extra units per lever that make the top grade likely by year end.
+"""Action planner: the least weighted effort that secures the best grade still reachable.
 
-Levers are the things the operator can still add on top of the forecast path: offline events
-tagged 联盟 / 小微园 / 小微你好 / 政策 (each also an offline event), livestreams in the remaining
-months, and enterprises served. A plan adds the same extra units to every simulated year and
-re-scores the draws with :mod:`qyzj_analytics.scoring.score` (the rules of ``qyzj kpi``).
+The target grade is the best grade whose probability (P(year-end grade at least that grade))
+reaches the target probability with every lever at its maximum (:mod:`.levers`, maxima and
+weights from the planning file :mod:`.planning`). Unreachable grades are reported — with their
+best probability and the KPIs that still lose points — never planned for. A plan adds the same
+extra units to every simulated year and re-scores the draws with the rules of ``qyzj kpi``.
 
-The search is greedy on a smooth version of P(top grade) per unit added, then trims every lever
-back as far as the probability allows. When even every lever at target cannot reach the wanted
-probability, the plan says so and names the best grade reachable with that probability.
+The search is greedy on a smooth version of P(target) per unit of weighted effort (levers on
+threshold KPIs may jump straight to their target), then trims every lever back as far as the
+probability allows and tries dropping each lever in turn for a cheaper mix.
 """
 
 from __future__ import annotations
@@ -15,53 +16,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.forecast.horizon import Horizon
-from qyzj_analytics.forecast.methods import (
-    LIVESTREAM_KPI,
-    OFFLINE_KPI,
-    OFFLINE_TAG_KPIS,
-    POLICY_KPI,
-    SERVICES_KPI,
-)
+from qyzj_analytics.forecast.levers import Evaluator, Lever, build_levers
 from qyzj_analytics.forecast.outcomes import reached
+from qyzj_analytics.forecast.plan_text import describe_step, explain_higher, order_steps
+from qyzj_analytics.forecast.planning import Planning, load_planning
+from qyzj_analytics.forecast.settings import TARGET_PROBABILITY
 from qyzj_analytics.forecast.simulate import YearEndDraws
 from qyzj_analytics.scoring.kpi import KpiContext
-from qyzj_analytics.scoring.score import apply_rule, base_score, grade_of, score_points
 
-TARGET_PROBABILITY = 0.9  # planner setting: the wanted probability of the target grade
+__all__ = ["TARGET_PROBABILITY", "Plan", "PlanStep", "plan_actions"]
 PLAN_DRAWS = 5_000  # the search runs on the first draws; the result is checked on all of them
-SMOOTHING_POINTS = 1.0  # width (score points) of the logistic that smooths P(grade) in the search
-SERVICES_STEPS = 200  # the services lever moves in steps of target / 200 while searching
-LIVESTREAM_LEVER = "livestreams"
 
 
 @dataclass(frozen=True)
-class Lever:
-    """One thing the operator can add more of.
+class PlanStep:
+    """One lever's addition in operator terms, and what it adds to P(target grade)."""
 
-    Attributes:
-        id: lever id (the KPI it aims at, or ``livestreams``).
-        name: Chinese name for the summary.
-        unit: unit of one step.
-        kpis: KPI ids each unit adds one to (a tagged event is an offline event too).
-        per_month: a unit is one more livestream in every remaining month.
-        step: units per search step.
-    """
-
-    id: str
-    name: str
-    unit: str
-    kpis: tuple[str, ...]
-    per_month: bool = False
-    step: int = 1
+    lever: str
+    units: int
+    text: str
+    adds: float
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The action plan for one set of simulated years."""
+    """The action plan for one set of simulated years.
+
+    ``target_grade`` is the best grade reachable with ``target_probability``; the probabilities
+    are P(year-end grade at least the target). ``higher_*`` describe the next grade up when it
+    is out of reach (its best probability with every lever at its maximum, and why).
+    """
 
     target_grade: str
     target_grade_name: str
@@ -77,162 +63,125 @@ class Plan:
     statement: str = ""
     levers: list[Lever] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # KPIs not planned on: export missing
+    steps: list[PlanStep] = field(default_factory=list)
+    total_effort: float = 0.0
+    probability_max: float = 0.0  # P(target) with every lever at its maximum
+    higher_grade: str | None = None
+    higher_grade_name: str | None = None
+    higher_probability_max: float | None = None
+    higher_capped_by: list[str] = field(default_factory=list)
+    higher_reason: str = ""
+    planning_source: str = ""
 
 
-def build_levers(
-    contract: Contract, remaining_months: int, missing: tuple[str, ...] = ()
-) -> list[Lever]:
-    """The levers the contract's KPIs allow (those whose KPI ids exist and are not missing)."""
-    ids = {k.id for k in contract.kpis} - set(missing)
-    also_offline = (OFFLINE_KPI,) if OFFLINE_KPI in ids else ()
-    levers = []
-    for kpi_id in [*OFFLINE_TAG_KPIS, POLICY_KPI]:
-        if kpi_id in ids:
-            spec = contract.kpi(kpi_id)
-            levers.append(Lever(kpi_id, f"线下{spec.name}", "场", (kpi_id, *also_offline)))
-    if LIVESTREAM_KPI in ids and remaining_months:
-        levers.append(Lever(LIVESTREAM_LEVER, "每月加开直播", "场/月", (), per_month=True))
-    if SERVICES_KPI in ids:
-        spec = contract.kpi(SERVICES_KPI)
-        step = max(1, round(spec.target / SERVICES_STEPS))
-        levers.append(Lever(SERVICES_KPI, spec.name, spec.unit, (SERVICES_KPI,), step=step))
-    return levers
-
-
-class Evaluator:
-    """Re-scores a set of draws with extra units per lever (vectorised over draws)."""
-
-    def __init__(
-        self,
-        values: Mapping[str, np.ndarray],
-        online: np.ndarray,
-        livestream_done: float,
-        contract: Contract,
-        levers: list[Lever],
-        target_grade: str,
-    ) -> None:
-        self.values = values
-        self.online = online
-        self.done = livestream_done
-        self.contract = contract
-        self.levers = {lv.id: lv for lv in levers}
-        self.target = target_grade
-        self.points = score_points(values, contract)
-        self.threshold = next(g.min_score for g in contract.grades if g.id == target_grade)
-        self.rank = {g.id: i for i, g in enumerate(contract.grades)}
-
-    def scores(self, extra: Mapping[str, int]) -> np.ndarray:
-        """Base score per draw with ``extra`` units added."""
-        added: dict[str, float] = {}
-        for lever_id, units in extra.items():
-            for kpi_id in self.levers[lever_id].kpis:
-                added[kpi_id] = added.get(kpi_id, 0.0) + units
-        points = dict(self.points)
-        for kpi_id, units in added.items():
-            if units:
-                spec = self.contract.kpi(kpi_id)
-                points[kpi_id] = float(spec.weight) * apply_rule(self.values[kpi_id] + units, spec)
-        live = extra.get(LIVESTREAM_LEVER, 0)
-        if live:
-            spec = self.contract.kpi(LIVESTREAM_KPI)
-            months = self.done + (self.online + live >= self.contract.livestream_min_per_month).sum(
-                axis=1
-            )
-            points[LIVESTREAM_KPI] = float(spec.weight) * apply_rule(months, spec)
-        return base_score(points)
-
-    def probability(self, extra: Mapping[str, int]) -> tuple[float, float]:
-        """P(target grade) and its smooth version, with ``extra`` units added."""
-        base = self.scores(extra)
-        exact = float(np.mean(grade_of(base, self.contract) == self.target))
-        z = np.clip((base - self.threshold) / SMOOTHING_POINTS, -700, 700)
-        return exact, float(np.mean(1.0 / (1.0 + np.exp(-z))))
-
-    def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
-        """P(grade at least g) for every grade g, with ``extra`` units added."""
-        found, where = np.unique(grade_of(self.scores(extra), self.contract), return_inverse=True)
-        ranks = np.array([self.rank[str(g)] for g in found])[where]
-        return {g.id: float(np.mean(ranks <= i)) for i, g in enumerate(self.contract.grades)}
-
-
-def _cost(lever: Lever, units: int, months: int) -> int:
-    """Units actually added: per-month levers count once per remaining month."""
-    return units * (months if lever.per_month else 1)
+def _open(ev: Evaluator, lv: Lever, units: int, wide: bool) -> list[int]:
+    """Candidate increments of one lever from ``units``: a step and jumps to a held KPI's
+    target; ``wide`` adds doubling steps up to the maximum, so plateaus (a ratio below its
+    floor) do not stop the search."""
+    room = lv.maximum - units
+    incs = {lv.step} | {j - units for j in ev.jumps(lv) if j > units}
+    if wide:
+        incs.add(room)
+        size = lv.step * 2
+        while size < room:
+            incs.add(size)
+            size *= 2
+    return sorted(i for i in incs if 0 < i <= room)
 
 
 def _greedy(
     ev: Evaluator,
     levers: list[Lever],
-    limits: Mapping[str, int],
     start: Mapping[str, int],
     goal: float,
+    grade: str,
     months: int,
 ) -> dict[str, int]:
-    """Add lever steps, best smoothed-probability gain per unit first, until the goal is met."""
+    """Add lever steps, best smoothed-probability gain per unit of effort first, to the goal."""
     extra = dict(start)
-    exact, smooth = ev.probability(extra)
-    open_levers = [lv for lv in levers if extra[lv.id] < limits[lv.id]]
-    while exact < goal and open_levers:
+    exact, smooth = ev.probability(extra, grade)
+    live = [lv for lv in levers if extra[lv.id] < lv.maximum]
+    while exact < goal and live:
         best, best_gain, best_state = None, 0.0, (exact, smooth)
-        for lv in list(open_levers):
-            step = min(lv.step, limits[lv.id] - extra[lv.id])
-            trial = {**extra, lv.id: extra[lv.id] + step}
-            p, s = ev.probability(trial)
-            if s <= smooth and p <= exact:
-                open_levers.remove(lv)  # adds nothing where it matters, now or later
-                continue
-            gain = (s - smooth) / _cost(lv, step, months)
-            if best is None or gain > best_gain:
-                best, best_gain, best_state = lv, gain, (p, s)
+        for lv in list(live):
+            useful = False
+            for wide in (False, True):  # the wide candidates only when a step adds nothing
+                if useful:
+                    break
+                for inc in _open(ev, lv, extra[lv.id], wide):
+                    p, s = ev.probability({**extra, lv.id: extra[lv.id] + inc}, grade)
+                    if s <= smooth and p <= exact:
+                        continue
+                    useful = True
+                    gain = (s - smooth) / max(lv.cost(inc, months), 1e-9)
+                    if best is None or gain > best_gain:
+                        best, best_gain, best_state = (lv, inc), gain, (p, s)
+            if not useful:
+                live.remove(lv)  # adds nothing where it matters, now or later
         if best is None:
             break
-        extra[best.id] += min(best.step, limits[best.id] - extra[best.id])
+        extra[best[0].id] += best[1]
         exact, smooth = best_state
-        open_levers = [lv for lv in open_levers if extra[lv.id] < limits[lv.id]]
+        live = [lv for lv in live if extra[lv.id] < lv.maximum]
     return extra
 
 
 def _trim(
-    ev: Evaluator, levers: list[Lever], extra: dict[str, int], goal: float, months: int
+    ev: Evaluator,
+    levers: list[Lever],
+    extra: dict[str, int],
+    goal: float,
+    grade: str,
+    months: int,
 ) -> dict[str, int]:
-    """Lower each lever (costliest first) to the least units that still meet the goal."""
+    """Lower each lever (costliest first) to the least whole steps that still meet the goal."""
     extra = dict(extra)
-    for lv in sorted(levers, key=lambda lv: -_cost(lv, extra[lv.id], months)):
-        lo, hi = 0, extra[lv.id]
-        while lo < hi:  # smallest units in [lo, hi] keeping the goal (hi always keeps it)
+    for lv in sorted(levers, key=lambda lv: -lv.cost(extra[lv.id], months)):
+        grain = lv.step if lv.kind == "publications" else 1
+        lo, hi = 0, extra[lv.id] // grain
+        while lo < hi:  # smallest count in [lo, hi] keeping the goal (hi always keeps it)
             mid = (lo + hi) // 2
-            if ev.probability({**extra, lv.id: mid})[0] >= goal:
+            if ev.probability({**extra, lv.id: mid * grain}, grade)[0] >= goal:
                 hi = mid
             else:
                 lo = mid + 1
-        extra[lv.id] = hi
+        extra[lv.id] = hi * grain
     return extra
 
 
-def _limits(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> dict[str, int]:
-    """Units per lever beyond which it cannot add a point in any draw."""
-    limits = {}
-    for lv in levers:
-        if lv.per_month:
-            limits[lv.id] = c.livestream_min_per_month
-            continue
-        gaps = [c.kpi(k).target - sim.values[k] for k in lv.kpis]
-        limits[lv.id] = max(0, int(np.ceil(max(float(np.max(g)) for g in gaps))))
-    return limits
+def _effort(levers: list[Lever], extra: Mapping[str, int], months: int) -> float:
+    return sum(lv.cost(extra[lv.id], months) for lv in levers)
 
 
-def _describe(levers: list[Lever], extra: Mapping[str, int], months: int) -> str:
-    """The extra units of a plan in words, lever by lever."""
-    parts = []
+def _search(
+    ev: Evaluator,
+    levers: list[Lever],
+    start: dict[str, int],
+    goal: float,
+    grade: str,
+    months: int,
+) -> dict[str, int]:
+    """Greedy, trim, then try each lever held at zero for a cheaper mix that keeps the goal.
+
+    When the greedy path falls short, every lever starts at its maximum and is trimmed.
+    """
+    extra = _greedy(ev, levers, start, goal, grade, months)
+    if ev.probability(extra, grade)[0] < goal:
+        extra = {lv.id: lv.maximum for lv in levers}
+        if ev.probability(extra, grade)[0] < goal:
+            return extra
+    extra = _trim(ev, levers, extra, goal, grade, months)
     for lv in levers:
-        units = extra.get(lv.id, 0)
-        if not units:
+        if not extra[lv.id]:
             continue
-        if lv.per_month:
-            parts.append(f"剩余 {months} 个月每月多开直播 {units} 场（共 {units * months} 场）")
-        else:
-            parts.append(f"{lv.name} {units} {lv.unit}")
-    return "、".join(parts)
+        others = [o for o in levers if o.id != lv.id]
+        trial = _greedy(ev, others, {**extra, lv.id: 0}, goal, grade, months)
+        if ev.probability(trial, grade)[0] < goal:
+            continue
+        trial = _trim(ev, others, trial, goal, grade, months)
+        if _effort(levers, trial, months) < _effort(levers, extra, months) - 1e-9:
+            extra = trial
+    return extra
 
 
 def plan_actions(
@@ -240,113 +189,100 @@ def plan_actions(
     ctx: KpiContext,
     horizon: Horizon,
     target_probability: float = TARGET_PROBABILITY,
-    target_grade: str | None = None,
+    planning: Planning | None = None,
 ) -> Plan:
-    """The smallest extra units per lever lifting P(target grade) to ``target_probability``.
+    """The least-effort extra units per lever lifting P(best reachable grade) to the target.
 
     Args:
         sim: the simulated year-end values (``simulate_year_end``); they are re-scored.
         ctx: the KPI context the draws started from.
         horizon: the draws' calendar.
-        target_probability: wanted probability of the target grade at year end.
-        target_grade: grade id wanted; the contract's highest grade by default.
+        target_probability: wanted probability of the target grade (or better) at year end.
+        planning: lever maxima and weights (the bundled ``planning.yaml`` by default).
     """
     c = ctx.contract
-    goal_grade = target_grade or c.grades[0].id
-    grade_name = {g.id: g.name for g in c.grades}
+    planning = planning or load_planning()
+    names = {g.id: g.name for g in c.grades}
     months = sim.remaining_months
-    levers = build_levers(c, months, sim.missing) if horizon.remaining_days else []
+    levers = build_levers(sim, c, horizon, planning)
     unplanned = [c.kpi(k).name for k in sim.missing]
     cannot = f"缺少导出，无法规划：{'、'.join(unplanned)}。" if unplanned else ""
-    full = Evaluator(
-        sim.values,
-        sim.online_months,
-        sim.livestream_done,
-        c,
-        levers,
-        goal_grade,
-    )
+    full = Evaluator(sim, c, levers)
     zero = {lv.id: 0 for lv in levers}
-    now = full.probability(zero)[0]
-    limits = _limits(sim, c, levers)
-    most = full.at_least(limits)
-    best = next(g.id for g in c.grades if most[g.id] >= target_probability)
-    limiting = _limiting(sim, c, levers)
-    pct = f"{target_probability:.0%}"
+    most_extra = {lv.id: lv.maximum for lv in levers}
+    now_all = full.at_least(zero)
+    most = full.at_least(most_extra)
+    goal = target_probability
+    target = next((g.id for g in c.grades if most[g.id] >= goal), c.grades[-1].id)
+    rank = [g.id for g in c.grades].index(target)
+    higher = c.grades[rank - 1].id if rank > 0 else None
+    reason, capped = "", []
+    if higher is not None:
+        lost = full.lost_points(most_extra)
+        reason, capped = explain_higher(c, names[higher], most[higher], goal, lost)
+    now = now_all[target]
+    pct = f"{goal:.0%}"
 
-    def done(extra: dict[str, int], p: float, reachable: bool, statement: str) -> Plan:
+    def done(extra: dict[str, int], p: float, statement: str, steps: list[PlanStep]) -> Plan:
         return Plan(
-            target_grade=goal_grade,
-            target_grade_name=grade_name[goal_grade],
-            target_probability=target_probability,
+            target_grade=target,
+            target_grade_name=names[target],
+            target_probability=goal,
             probability_now=now,
             probability_with_plan=p,
-            reachable=reachable,
+            reachable=p >= goal,
             extra=extra,
-            total_units=sum(_cost(lv, extra[lv.id], months) for lv in levers),
-            best_grade=best,
-            best_grade_name=grade_name[best],
-            limiting=limiting,
-            statement=statement + cannot,
+            total_units=sum(extra[lv.id] * (months if lv.per_month else 1) for lv in levers),
+            best_grade=target,
+            best_grade_name=names[target],
+            limiting=_limiting(sim, c, levers),
+            statement=statement + reason + cannot,
             levers=levers,
             missing=unplanned,
+            steps=steps,
+            total_effort=round(_effort(levers, extra, months), 6),
+            probability_max=most[target],
+            higher_grade=higher,
+            higher_grade_name=names[higher] if higher else None,
+            higher_probability_max=most[higher] if higher else None,
+            higher_capped_by=capped,
+            higher_reason=reason,
+            planning_source=planning.source,
         )
 
-    if now >= target_probability:
+    head = f"以 {pct} 的把握可争取的最好档次为{names[target]}。"
+    if now >= goal:
         return done(
             zero,
             now,
-            True,
-            f"按当前预测，年底达到{grade_name[goal_grade]}的概率为 {now:.0%}，"
-            f"已不低于 {pct}，无需额外动作。",
+            head + f"按当前预测，年底达到{names[target]}（或更好）的概率为 "
+            f"{now:.0%}，已不低于 {pct}，无需额外动作。",
+            [],
         )
-    if not levers:
-        return done(
-            zero,
-            now,
-            False,
-            f"合同期已结束，无法再增加活动；年底达到{grade_name[goal_grade]}的概率为 {now:.0%}。",
-        )
-    if most[goal_grade] < target_probability:
-        held = f"（受限于：{'、'.join(limiting)}）" if limiting else ""
-        return done(
-            zero,
-            now,
-            False,
-            f"即使各项可调指标全部补足到目标，年底达到{grade_name[goal_grade]}的概率最高也只有 "
-            f"{most[goal_grade]:.0%}，达不到 {pct}{held}；以 {pct} 把握能达到的最好档次为"
-            f"{grade_name[best]}。",
-        )
-    n = min(PLAN_DRAWS, sim.draws)
-    sample = Evaluator(
-        {k: v[:n] for k, v in sim.values.items()},
-        sim.online_months[:n],
-        sim.livestream_done,
-        c,
-        levers,
-        goal_grade,
+    extra = _search(
+        Evaluator(sim, c, levers, PLAN_DRAWS, fast=True), levers, zero, goal, target, months
     )
-    extra = _greedy(sample, levers, limits, zero, target_probability, months)
-    extra = _trim(sample, levers, extra, target_probability, months)
-    if full.probability(extra)[0] < target_probability:  # check on every draw, top up if needed
-        extra = _greedy(full, levers, limits, extra, target_probability, months)
-        extra = _trim(full, levers, extra, target_probability, months)
-    p = full.probability(extra)[0]
+    if full.probability(extra, target)[0] < goal:  # check on every draw, top up if needed
+        extra = _search(full, levers, extra, goal, target, months)
+    p = full.probability(extra, target)[0]
+    steps = [
+        PlanStep(lv.id, extra[lv.id], describe_step(lv, extra[lv.id], c, months), adds)
+        for lv, adds in order_steps(full, levers, extra, target)
+    ]
+    what = "；".join(f"{s.text}（+{s.adds:.1%}）" for s in steps)
     return done(
         extra,
         p,
-        True,
-        f"在当前预测基础上再增加：{_describe(levers, extra, months)}，"
-        f"可使年底达到{grade_name[goal_grade]}的概率从 {now:.0%} 提高到 {p:.0%}"
-        f"（目标 {pct}）。各类活动可交叉计数，一场活动同时带多个标签可同时满足多项。",
+        head + f"在当前预测基础上：{what}，可使年底达到{names[target]}（或更好）"
+        f"的概率从 {now:.0%} 提高到 {p:.0%}（目标 {pct}）。各类活动可交叉计数，"
+        "一场活动同时带多个标签可同时满足多项。",
+        steps,
     )
 
 
 def _limiting(sim: YearEndDraws, c: Contract, levers: list[Lever]) -> list[str]:
     """KPIs no lever moves that may still miss their target at year end."""
-    moved = {k for lv in levers for k in lv.kpis} | (
-        {LIVESTREAM_KPI} if any(lv.per_month for lv in levers) else set()
-    )
+    moved = {k for lv in levers for k in lv.kpis}
     return [
         k.name
         for k in c.kpis

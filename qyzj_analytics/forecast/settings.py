@@ -12,6 +12,7 @@ QUANTILES = (0.1, 0.5, 0.9)
 BACKTEST_YEARS = 200
 BACKTEST_DRAWS = 2_000
 BACKTEST_SEED = 7
+TARGET_PROBABILITY = 0.9  # the action plan's default probability of its grade (or better)
 
 
 def quantiles(values: np.ndarray) -> tuple[float, float, float]:

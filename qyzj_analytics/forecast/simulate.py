@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.forecast.appeals import simulate_appeals
-from qyzj_analytics.forecast.coverage import simulate_coverage
+from qyzj_analytics.forecast.appeals import AppealDraws, simulate_appeals
+from qyzj_analytics.forecast.coverage import CoverageDraws, simulate_coverage
 from qyzj_analytics.forecast.horizon import Horizon, build_horizon
 from qyzj_analytics.forecast.methods import (
     APPEALS_KPI,
@@ -74,6 +74,8 @@ class YearEndDraws:
     livestream_done: float  # livestream months already reached (months fully elapsed)
     notes: list[str] = field(default_factory=list)
     missing: tuple[str, ...] = ()  # KPIs whose export is missing: NaN (0 points) in every draw
+    appeals: AppealDraws | None = None  # accepted/closed per draw (None: not simulated)
+    coverage: CoverageDraws | None = None  # covered weeks per draw (None: not simulated)
 
     @property
     def draws(self) -> int:
@@ -250,8 +252,11 @@ def simulate_year_end(
             streams,
             "courses",
         )
+    appeals = coverage = None
     if APPEALS_KPI in ids:
-        values[APPEALS_KPI] = simulate_appeals(obs, horizon, draws, streams, notes)
+        appeals = simulate_appeals(obs, horizon, draws, streams, notes)
+        values[APPEALS_KPI] = appeals.rate
     if COVERAGE_KPI in ids:
-        values[COVERAGE_KPI] = simulate_coverage(obs, contract, horizon, draws, streams)
-    return YearEndDraws(values, online, done, notes, missing)
+        coverage = simulate_coverage(obs, contract, horizon, draws, streams)
+        values[COVERAGE_KPI] = coverage.rate
+    return YearEndDraws(values, online, done, notes, missing, appeals, coverage)

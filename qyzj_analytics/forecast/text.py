@@ -30,7 +30,56 @@ def plan_to_dict(plan: Plan, months: int) -> dict:
         "limiting": plan.limiting,
         "missing": plan.missing,
         "statement": plan.statement,
+        "target_grade_name": plan.target_grade_name,
+        "probability_max": round_number(plan.probability_max, PROBABILITY_DIGITS),
+        "total_effort": plan.total_effort,
+        "levers": [
+            {
+                "id": lv.id,
+                "name": lv.name,
+                "unit": lv.unit,
+                "maximum": lv.maximum,
+                "weight": lv.weight,
+                "per_month": lv.per_month,
+            }
+            for lv in plan.levers
+        ],
+        "steps": [
+            {
+                "lever": s.lever,
+                "units": s.units,
+                "text": s.text,
+                "adds": round_number(s.adds, PROBABILITY_DIGITS),
+            }
+            for s in plan.steps
+        ],
+        "higher": None
+        if plan.higher_grade is None
+        else {
+            "grade": plan.higher_grade,
+            "name": plan.higher_grade_name,
+            "probability_max": round_number(plan.higher_probability_max, PROBABILITY_DIGITS),
+            "capped_by": plan.higher_capped_by,
+            "reason": plan.higher_reason,
+        },
+        "planning": plan.planning_source,
     }
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """The 行动建议 lines of the summary: the statement, or the steps one per line."""
+    if not plan.steps:
+        return [f"行动建议：{plan.statement}"]
+    name, pct = plan.target_grade_name, f"{plan.target_probability:.0%}"
+    lines = [f"行动建议（以 {pct} 的把握争取{name}，按当前预测为 {plan.probability_now:.0%}）："]
+    for i, s in enumerate(plan.steps, 1):
+        lines.append(f"  {i}. {s.text}（达到{name}的概率 +{s.adds:.1%}）")
+    lines.append(f"  合计：达到{name}（或更好）的概率提高到 {plan.probability_with_plan:.0%}。")
+    if plan.higher_reason:
+        lines.append(f"  {plan.higher_reason}")
+    if plan.missing:
+        lines.append(f"  缺少导出，无法规划：{'、'.join(plan.missing)}。")
+    return lines
 
 
 def forecast_to_dict(f: Forecast) -> dict:
