@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,9 +82,9 @@ class _Writer:
 def describe_picture(picture: object, caption: str) -> None:
     """Chinese alt text (``wp:docPr@descr``) instead of an empty or English description."""
     inline = picture._inline  # type: ignore[attr-defined]
-    doc_pr = inline.find(qn("wp:docPr"))
-    doc_pr.set("descr", caption)
-    doc_pr.set("name", caption)
+    for element in inline.iter(qn("wp:docPr"), qn("pic:cNvPr")):  # not the PNG's file name
+        element.set("descr", caption)
+        element.set("name", caption)
 
 
 def _kpi_table(w: _Writer, metrics: Metrics) -> None:
@@ -137,8 +138,10 @@ def write_word_report(
     if metrics.is_sample:
         add_sample_header(doc, section, SAMPLE_TEXT)
     doc.core_properties.title = content.report_title(metrics)
-    doc.core_properties.author = ""
-    doc.core_properties.language = "zh-CN"
+    props = doc.core_properties
+    props.author = props.last_modified_by = props.comments = props.keywords = ""
+    props.language = "zh-CN"
+    props.created = props.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
     w = _Writer(doc, charts_dir)
     body = doc.paragraphs[0] if doc.paragraphs else None
     if body is not None:  # the template's empty first paragraph

@@ -104,8 +104,10 @@ def _paragraph_style(
     line: Pt | None = LINE,
 ) -> BaseStyle:
     styles = doc.styles
-    style = styles[name] if name in [s.name for s in styles] else styles.add_style(
-        name, WD_STYLE_TYPE.PARAGRAPH
+    style = (
+        styles[name]
+        if name in [s.name for s in styles]
+        else styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     )
     if name != "Normal":
         style.base_style = styles["Normal"]
@@ -142,12 +144,21 @@ def set_up_styles(doc: Document) -> None:
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
     rpr.append(lang)
+    for other in doc.styles.element.iter(qn("w:rFonts")):  # the template's other styles
+        other.attrib.pop(qn("w:eastAsiaTheme"), None)
+        if other.get(qn("w:eastAsia")) is None:
+            other.set(qn("w:eastAsia"), BODY_FONT)
     _paragraph_style(doc, "Normal", BODY_FONT, SANHAO, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     for name, font in (("Heading 1", HEADING1_FONT), ("Heading 2", HEADING2_FONT)):
         style = _paragraph_style(doc, name, font, SANHAO)
         style.paragraph_format.keep_with_next = True
     _paragraph_style(
-        doc, TITLE_STYLE, TITLE_FONT, ERHAO, indent_chars=0, align=WD_ALIGN_PARAGRAPH.CENTER,
+        doc,
+        TITLE_STYLE,
+        TITLE_FONT,
+        ERHAO,
+        indent_chars=0,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
         line=Pt(36),
     )
     _paragraph_style(
@@ -166,9 +177,9 @@ def add_font_fallbacks(doc: Document) -> None:
     part = next(p for p in doc.part.package.iter_parts() if p.partname == "/word/fontTable.xml")
     root = etree.fromstring(part.blob)
     for font in root.findall(qn("w:font")):  # the template's Japanese fonts are of no use here
-        if font.get(qn("w:name")) in CJK_FONTS or font.find(qn("w:charset")).get(
-            qn("w:val")
-        ) in ("80",):
+        if font.get(qn("w:name")) in CJK_FONTS or font.find(qn("w:charset")).get(qn("w:val")) in (
+            "80",
+        ):
             root.remove(font)
     for name in CJK_FONTS:
         font = etree.SubElement(root, qn("w:font"))
@@ -221,7 +232,7 @@ def _field(paragraph: Paragraph, instruction: str, shown: str) -> None:
 
 
 def _page_number(doc: Document, paragraph: Paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
-    """"— N —" in 四号 宋体, one character in from the outer edge."""
+    """ "— N —" in 四号 宋体, one character in from the outer edge."""
     paragraph.style = doc.styles[TABLE_STYLE_TEXT]
     fmt = paragraph.paragraph_format
     fmt.alignment = align
