@@ -360,6 +360,10 @@ def test_sample_report_has_every_output(sample) -> None:
         assert width >= 800 and dpi >= 199, (png.name, width, dpi)
     wb = openpyxl.load_workbook(folder / f"kpi_{QUARTER}.xlsx")
     assert wb.sheetnames[0] == "KPI达成"
+    word = folder / f"{QUARTER}_运营情况报告.docx"  # the bureau's copy, published with the rest
+    with zipfile.ZipFile(word) as z:
+        assert "示例数据" in z.read("word/header1.xml").decode("utf-8")
+        assert "kpi_attainment" not in z.read("word/document.xml").decode("utf-8")
     assert sorted(p.name for p in sample.out.iterdir() if not p.name.startswith(".")) == [QUARTER]
 
 

@@ -87,6 +87,7 @@ class Contract:
     subsidy_rule: dict[str, str]
     unqualified_deduction: Decimal
     source: str = ""
+    buyer: str = ""  # the purchaser the reports are addressed to (contract.buyer)
 
     def kpi(self, kpi_id: str) -> KpiSpec:
         """The spec of KPI ``kpi_id``."""
@@ -245,6 +246,7 @@ def _build(raw: dict[str, Any], r: Reader) -> Contract:
         )
     return Contract(
         name=r.text(head, "name", "contract.name"),
+        buyer=str(r.get(head, "buyer", "contract.buyer", "") or "").strip(),
         period_start=start,
         period_end=end,
         format_keywords={

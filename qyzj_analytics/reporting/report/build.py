@@ -5,7 +5,8 @@ the numbered notebooks of ``notebooks/`` with papermill (two at a time, :mod:`.k
 them behind a cover (:mod:`.cover`) into one notebook and renders ``reports/<quarter>/report.html``
 with nbconvert (:mod:`.render`: no code, no parameter cells, every image embedded, no script and
 no external resource), beside ``charts/`` (PNG + SVG written by the notebooks),
-``kpi_<quarter>.xlsx`` (:mod:`.workbook`, aggregates only) and ``notebooks/`` (the executed
+``kpi_<quarter>.xlsx`` (:mod:`.workbook`, aggregates only), ``<quarter>_运营情况报告.docx``
+(the bureau's Word copy, :mod:`qyzj_analytics.reporting.word`) and ``notebooks/`` (the executed
 notebooks).
 
 Everything is rendered into a temporary folder inside the output folder and swapped in only when
@@ -177,6 +178,7 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
                 )
             (staging / "report.html").write_text(page, encoding="utf-8")
             write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
+            write_word(staging, options, contract, metrics)
             check_charts(charts)
             publish(staging, target)
             save_timings(out_dir, runs)
@@ -186,6 +188,23 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
             shutil.rmtree(cache, ignore_errors=True)
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def write_word(staging: Path, options: ReportOptions, contract: Contract, metrics: Metrics) -> Path:
+    """Write the bureau's Word report into ``staging`` (published with the rest); returns it."""
+    from qyzj_analytics.reporting.word.document import word_report_name, write_word_report
+    from qyzj_analytics.reporting.word.steps import plan_steps_of
+
+    started = time.perf_counter()
+    path = write_word_report(
+        staging / word_report_name(options.quarter),
+        metrics,
+        plan_steps=plan_steps_of(metrics),
+        buyer=contract.buyer,
+        charts_dir=staging / "charts",
+    )
+    log(f"[report] Word 报告 {path.name}，用时 {time.perf_counter() - started:.2f} s")
+    return path
 
 
 def check_charts(charts: Path) -> None:
