@@ -193,6 +193,13 @@ def forecast_frames(
             "best_grade_name": plan.best_grade_name,
             "limiting": list(plan.limiting),
             "missing": list(plan.missing),
+            "steps": [step.text for step in plan.steps],  # operator terms, in the plan's order
+            "step_adds": [float(step.adds) for step in plan.steps],
+            "higher_grade_name": plan.higher_grade_name,
+            "higher_probability_max": (
+                None if plan.higher_probability_max is None else float(plan.higher_probability_max)
+            ),
+            "higher_reason": plan.higher_reason,
         }
     return ForecastMetrics(
         kpis=forecast_kpi_table(forecast),
