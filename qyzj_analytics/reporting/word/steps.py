@@ -24,7 +24,7 @@ def plan_steps_of(metrics: Metrics) -> list[str]:
     if not plan:
         return []
     if plan.get("steps"):
-        return [str(s) for s in plan["steps"]]
+        return [s if s.endswith("。") else f"{s}。" for s in map(str, plan["steps"])]
     steps = [
         f"在现有安排基础上，{row['措施']}再增加{int(row['增加']):,}{row['单位']}。"
         for _, row in fc.plan.iterrows()
