@@ -27,9 +27,10 @@ import pytest
 from fuzzchild import PRELOAD, run_capped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xlsbuilder import Sheet, merge_cells, ole2, record, workbook_stream
 
 TIME_LIMIT = 90  # seconds for one run
-EXAMPLES = 12  # per kind of file
+EXAMPLES = 30  # per kind of file (about 0.15 s each)
 AS_OF = "2025-09-30"
 
 BASES = {  # kind -> a small sample file of that kind
@@ -258,6 +259,51 @@ def test_far_cell_exits_cleanly(sample_dir, tmp_path, ref):
     code, stderr = clean_one(data, BASES["xlsx"], tmp_path)
     check_outcome(code, stderr, f"far cell {ref}")
     assert code == 0, stderr  # the rows above the stray cell are still usable
+
+
+def _xls_sheet(sample_dir: Path) -> Sheet:
+    """The sample's appeals ledger as an .xls sheet (first sheet of the xlsx, as calamine reads it)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(sample_dir / BASES["xlsx"]))
+    rows = book.get_sheet_by_index(0).to_python()
+    cleaned = [[v if isinstance(v, str | int | float) else str(v) for v in row] for row in rows]
+    return Sheet("诉求", rows=cleaned)
+
+
+def _xls_variant(sheet: Sheet, rnd: random.Random) -> bytes:
+    """A hostile .xls from ``sheet``: structural (far cells, false dimensions, bad MERGECELLS,
+    junk records) and byte-level damage (truncated or flipped stream or container)."""
+    kind = rnd.choice(["far", "dimensions", "merge", "junk", "stream", "file"])
+    sheet = Sheet(sheet.name, rows=sheet.rows, cells=dict(sheet.cells), extra=list(sheet.extra))
+    if kind == "far":
+        sheet.cells[(rnd.choice([65535, 40000, 3]), rnd.choice([255, 200, 1]))] = rnd.choice(
+            ["13800138000", 7.5, "远处备注"]
+        )
+    elif kind == "dimensions":
+        sheet.dimensions = rnd.choice(
+            [(0, 4_000_000_000, 0, 256), (5, 2, 0, 3), (0, 65536, 0, 65535), (0, 1, 0, 1)]
+        )
+    elif kind == "merge":
+        sheet.extra.append(merge_cells([(0, 0, 0, 3)], count=rnd.choice([0, 2, 5000])))
+    elif kind == "junk":
+        body = bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 40)))
+        sheet.extra.append(
+            record(rnd.choice([0x00FD, 0x0203, 0x027E, 0x00BD, 0x0006, 0x0205]), body)
+        )
+    stream = workbook_stream([sheet])
+    if kind == "stream":
+        stream = rnd.choice([truncate, flip_bytes])(stream, rnd)
+    data = ole2(stream)
+    return rnd.choice([truncate, flip_bytes])(data, rnd) if kind == "file" else data
+
+
+@FUZZ
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mutated_xls_exits_cleanly(sample_dir, tmp_path, seed):
+    data = _xls_variant(_xls_sheet(sample_dir), random.Random(seed))
+    code, stderr = clean_one(data, "诉求台账.xls", tmp_path)
+    check_outcome(code, stderr, f"xls variant seed={seed}")
 
 
 def test_runner_reports_a_traceback(tmp_path):
