@@ -6,13 +6,15 @@ conservation counts per table (DESIGN ``quality``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.ingest.parse import is_empty
+from qyzj_analytics.errors import ParseError
+from qyzj_analytics.ingest.parse import is_empty, normalize_text, parse_count, parse_date
 from qyzj_analytics.ingest.processed import CleanResult
 from qyzj_analytics.ingest.raw import RawTable
 from qyzj_analytics.ingest.schemas import LINEAGE, TABLES
@@ -91,3 +93,33 @@ def summarize_quality(result: CleanResult) -> dict[str, dict[str, int]]:
         t: {c: int(by_table.loc[t, c]) if t in by_table.index else 0 for c in QUALITY_COLUMNS}
         for t in TABLES
     }
+
+
+_MAX_SHOWN_DIGITS = 6  # a count of up to 999999 is shown; longer digit runs may be a phone
+_DIGITS_RE = re.compile(r"\d+(?:\.0+)?")
+_DATE_SHAPE_RE = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?")  # 2025-13-01: shown
+
+
+def show_value(value: Any) -> str:
+    """A cell value as the report may show it: the value when it reads as a date or a count of
+    at most six digits (or looks like a date, ``2025-13-01``); else only its shape.
+
+    >>> show_value("2025年3月5日"), show_value("13812345678"), show_value("张三")
+    ('2025年3月5日', '数字，11 位', '文本，2 字')
+    """
+    text = normalize_text(value) or ""
+    if not text:
+        return ""
+    if _DIGITS_RE.fullmatch(text):
+        digits = len(text.split(".")[0])
+        if digits > _MAX_SHOWN_DIGITS:
+            return f"数字，{digits} 位"
+    for parse in (parse_date, parse_count):
+        try:
+            if parse(text) is not None:
+                return text
+        except ParseError:
+            pass
+    if _DATE_SHAPE_RE.fullmatch(text):
+        return text
+    return f"文本，{len(text)} 字"

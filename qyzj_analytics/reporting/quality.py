@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from qyzj_analytics.errors import ParseError
-from qyzj_analytics.ingest.parse import normalize_text, parse_count, parse_date
+from qyzj_analytics.ingest.quality import show_value  # (moved down for `qyzj check`)
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.kpi import KpiContext, activities_to_date
 
@@ -88,36 +87,6 @@ def describe_reason(reason: str) -> str:
     """
     head = re.split(r"\s*[:：]\s*", str(reason), maxsplit=1)[0]
     return re.sub(r"^(无法识别的[^\s:：']+)\s.*$", r"\1", head)
-
-
-_MAX_SHOWN_DIGITS = 6  # a count of up to 999999 is shown; longer digit runs may be a phone
-_DIGITS_RE = re.compile(r"\d+(?:\.0+)?")
-_DATE_SHAPE_RE = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?")  # 2025-13-01: shown
-
-
-def show_value(value: Any) -> str:
-    """A cell value as the report may show it: the value when it reads as a date or a count of
-    at most six digits (or looks like a date, ``2025-13-01``); else only its shape.
-
-    >>> show_value("2025年3月5日"), show_value("13812345678"), show_value("张三")
-    ('2025年3月5日', '数字，11 位', '文本，2 字')
-    """
-    text = normalize_text(value) or ""
-    if not text:
-        return ""
-    if _DIGITS_RE.fullmatch(text):
-        digits = len(text.split(".")[0])
-        if digits > _MAX_SHOWN_DIGITS:
-            return f"数字，{digits} 位"
-    for parse in (parse_date, parse_count):
-        try:
-            if parse(text) is not None:
-                return text
-        except ParseError:
-            pass
-    if _DATE_SHAPE_RE.fullmatch(text):
-        return text
-    return f"文本，{len(text)} 字"
 
 
 def _row_ref(sheet: Any, row: Any) -> str:
