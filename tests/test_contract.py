@@ -113,6 +113,37 @@ BAD = {
     ),
     "KPI without a function": ((("id: policy_sessions", "id: policy_talks"),), "kpis[9].id"),
     "not YAML": ((("kpis:\n", "kpis: [\n"),), "YAML"),
+    # the full lists of the data-entry templates (issue 15) agree with the KPIs' lists
+    "open status also closed": (
+        (("open_statuses: [已受理, 办理中]", "open_statuses: [已受理, 办理中, 已办结]"),),
+        "appeals.open_statuses",
+    ),
+    "active status also inactive": (
+        (("active_statuses: [合作中, 正常]", "active_statuses: [合作中, 暂停]"),),
+        "institutions.active_statuses",
+    ),
+    "no qualifying education level": (
+        (
+            (
+                "education_levels: [初中及以下, 高中, 中专, 大专, 本科, 硕士研究生, 博士研究生]",
+                "education_levels: [初中及以下, 高中, 中专]",
+            ),
+        ),
+        "staff.education_levels",
+    ),
+    "title level twice": (
+        (
+            (
+                "title_levels: [无, 初级, 中级, 副高级, 正高级]",
+                "title_levels: [无, 初级, 中级, 中级]",
+            ),
+        ),
+        "staff.title_levels",
+    ),
+    "title levels not a list": (
+        (("title_levels: [无, 初级, 中级, 副高级, 正高级]", "title_levels: {无: 1}"),),
+        "staff.title_levels",
+    ),
 }
 
 
@@ -185,3 +216,15 @@ def test_a_far_contract_period_runs_on_the_weekday_fallback(
     data = json.loads(capsys.readouterr().out)
     assert (data["as_of"], data["as_of_requested"]) == ("2150-12-31", "9999-12-31")
     assert data["calendar"]["fallback_years"] == [2150]
+
+
+def test_the_full_entry_lists_are_optional(tmp_path: Path) -> None:
+    """A contract written before the templates (no full lists) still loads: no drop-down then."""
+    config = variant(
+        tmp_path,
+        ("  open_statuses: [已受理, 办理中]        # accepted, not yet closed\n", ""),
+        ("  title_levels: [无, 初级, 中级, 副高级, 正高级]\n", ""),
+    )
+    contract = load_contract(config)
+    assert contract.open_statuses == () and contract.title_levels == ()
+    assert load_contract().title_levels == ("无", "初级", "中级", "副高级", "正高级")

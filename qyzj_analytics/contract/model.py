@@ -16,7 +16,13 @@ from typing import Any
 
 import yaml
 
-from qyzj_analytics.contract.validate import Reader, check_period, check_weights, load_yaml
+from qyzj_analytics.contract.validate import (
+    Reader,
+    check_entry_lists,
+    check_period,
+    check_weights,
+    load_yaml,
+)
 from qyzj_analytics.errors import ConfigError
 from qyzj_analytics.yamlsafe import YamlRefused, read_yaml_text
 
@@ -88,6 +94,11 @@ class Contract:
     unqualified_deduction: Decimal
     source: str = ""
     buyer: str = ""  # the purchaser the reports are addressed to (contract.buyer)
+    # the full lists of the data-entry drop-downs (optional in the YAML; empty: no drop-down)
+    open_statuses: tuple[str, ...] = ()
+    active_statuses: tuple[str, ...] = ()
+    education_levels: tuple[str, ...] = ()
+    title_levels: tuple[str, ...] = ()
 
     def kpi(self, kpi_id: str) -> KpiSpec:
         """The spec of KPI ``kpi_id``."""
@@ -217,6 +228,35 @@ def _subsidy_rule(r: Reader, payment: dict[str, Any], grades: tuple[Grade, ...])
     return out
 
 
+ENTRY_LISTS = (
+    "appeals.open_statuses",
+    "institutions.active_statuses",
+    "staff.education_levels",
+    "staff.title_levels",
+)
+_PARTIAL_LISTS = (
+    "appeals.closed_statuses",
+    "appeals.not_accepted_statuses",
+    "institutions.inactive_statuses",
+    "staff.qualified_education",
+    "staff.qualified_title",
+)
+
+
+def _entry_lists(r: Reader, raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The optional full lists of the templates' drop-downs by YAML key (absent: empty), checked
+    against the lists the KPIs read (:func:`~.validate.check_entry_lists`)."""
+
+    def words(key: str) -> tuple[str, ...]:
+        section, name = key.split(".")
+        mapping = r.section(raw, section)
+        return r.words(mapping, name, key) if mapping.get(name) is not None else ()
+
+    lists = {key: words(key) for key in ENTRY_LISTS}
+    check_entry_lists(r, lists, {key: words(key) for key in _PARTIAL_LISTS})
+    return lists
+
+
 def _build(raw: dict[str, Any], r: Reader) -> Contract:
     head = r.section(raw, "contract")
     start = r.date(head, "period_start", "contract.period_start")
@@ -234,6 +274,7 @@ def _build(raw: dict[str, Any], r: Reader) -> Contract:
     bonus_kpi = r.text(bonus, "beyond_target_kpi", "bonus.beyond_target_kpi")
     if bonus_kpi not in {k.id for k in kpis}:
         raise r.fail("bonus.beyond_target_kpi", f"{bonus_kpi!r} 不是本合同的 KPI")
+    entry = _entry_lists(r, raw)
     payment = r.section(raw, "payment")
     total = r.money(payment, "total", "payment.total")
     advances = _advances(r, payment)
@@ -279,4 +320,8 @@ def _build(raw: dict[str, Any], r: Reader) -> Contract:
         subsidy_rule=_subsidy_rule(r, payment, grades),
         unqualified_deduction=deduction,
         source=r.source,
+        open_statuses=entry["appeals.open_statuses"],
+        active_statuses=entry["institutions.active_statuses"],
+        education_levels=entry["staff.education_levels"],
+        title_levels=entry["staff.title_levels"],
     )

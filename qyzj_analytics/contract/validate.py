@@ -197,6 +197,42 @@ def check_weights(reader: Reader, weights: list[Fraction], total: int = 100) -> 
         )
 
 
+def check_entry_lists(
+    reader: Reader, lists: dict[str, tuple[str, ...]], partial: dict[str, tuple[str, ...]]
+) -> None:
+    """The full lists of the data-entry drop-downs (``appeals.open_statuses``,
+    ``staff.education_levels`` …) agree with the lists the KPIs read.
+
+    ``lists`` and ``partial`` are keyed by their YAML key. A list holds no word twice; the open
+    appeal statuses share none with the closed or refused ones, the active institution statuses
+    none with the inactive ones; some 学历/职称 level holds a qualifying word (else no choice of
+    the drop-down would count).
+    """
+    for key, words in lists.items():
+        twice = sorted({w for w in words if words.count(w) > 1})
+        if twice:
+            raise reader.fail(key, f"列表中重复出现: {'、'.join(twice)}")
+    pairs = (
+        ("appeals.open_statuses", "appeals.closed_statuses"),
+        ("appeals.open_statuses", "appeals.not_accepted_statuses"),
+        ("institutions.active_statuses", "institutions.inactive_statuses"),
+    )
+    for key, other in pairs:
+        both = [w for w in lists.get(key, ()) if w in partial[other]]
+        if both:
+            raise reader.fail(key, f"{'、'.join(both)} 同时出现在 {other} 中，含义矛盾")
+    for key, words in (
+        ("staff.education_levels", partial["staff.qualified_education"]),
+        ("staff.title_levels", partial["staff.qualified_title"]),
+    ):
+        levels = lists.get(key, ())
+        if levels and not any(w in level for level in levels for w in words):
+            raise reader.fail(
+                key,
+                f"没有任何一级包含达标关键词（{'、'.join(words)}），下拉列表中选不到达标的一级",
+            )
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
