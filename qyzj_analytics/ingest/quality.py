@@ -123,3 +123,13 @@ def show_value(value: Any) -> str:
     if _DATE_SHAPE_RE.fullmatch(text):
         return text
     return f"文本，{len(text)} 字"
+
+
+def describe_reason(reason: str) -> str:
+    """A reason without the cell value it quotes, so equal reasons group together.
+
+    >>> describe_reason("无法识别的日期: '待定'"), describe_reason("必填列为空")
+    ('无法识别的日期', '必填列为空')
+    """
+    head = re.split(r"\s*[:：]\s*", str(reason), maxsplit=1)[0]
+    return re.sub(r"^(无法识别的[^\s:：']+)\s.*$", r"\1", head)

@@ -9,12 +9,14 @@ leaves this module.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from qyzj_analytics.ingest.quality import show_value  # (moved down for `qyzj check`)
+from qyzj_analytics.ingest.quality import (  # (moved down for `qyzj check`)
+    describe_reason,
+    show_value,
+)
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.scoring.kpi import KpiContext, activities_to_date
 
@@ -77,16 +79,6 @@ def files_overview(prepared: Prepared) -> pd.DataFrame:
     columns = ["文件", "状态", "识别为", "工作表", "说明"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({c: "str" for c in columns if c != "工作表"} | {"工作表": "int64"})
-
-
-def describe_reason(reason: str) -> str:
-    """A reason without the cell value it quotes, so equal reasons group together.
-
-    >>> describe_reason("无法识别的日期: '待定'"), describe_reason("必填列为空")
-    ('无法识别的日期', '必填列为空')
-    """
-    head = re.split(r"\s*[:：]\s*", str(reason), maxsplit=1)[0]
-    return re.sub(r"^(无法识别的[^\s:：']+)\s.*$", r"\1", head)
 
 
 def _row_ref(sheet: Any, row: Any) -> str:
