@@ -94,6 +94,23 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     return RawExports(tables, files, notes, errors, facts_path)
 
 
+def read_export_file(path: Path, aliases: HeaderAliases = NO_ALIASES) -> RawExports:
+    """One export file read exactly as :func:`read_raw_dir` reads each file of a folder (for
+    ``qyzj check``); its folder stands for the raw folder. Problems are collected, not raised."""
+    tables: list[RawTable] = []
+    notes: list[str] = []
+    errors: list[DataError] = []
+    name = path.name
+    try:
+        data = _load(path)
+    except OSError as exc:
+        record = RawFile(name, 0, "", "error", f"无法读取文件: {exc.strerror or exc}")
+        return RawExports([], [record], [], [DataError(record.note, Location(name))])
+    record = RawFile(name, len(data), "", "read")
+    _read_one(path, path.parent, data, record, tables, notes, errors, aliases)
+    return RawExports(tables, [record], notes, errors)
+
+
 def _read_one(
     path: Path,
     raw_dir: Path,
