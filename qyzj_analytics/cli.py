@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
     )
+    p = sub.add_parser("template", help="生成各台账的填报模板（下拉列表、日期校验、填表说明）")
+    p.add_argument("--out", type=Path, required=True, help="模板输出文件夹（不要用原始数据文件夹）")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
+    p.add_argument("--force", action="store_true", help="覆盖已有的模板")
+
+    p = sub.add_parser("check", help="交表前检查台账文件：列出被拒绝的行和警告")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="要检查的 xlsx/xls/csv 文件")
+    p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     return parser
 
 
@@ -299,6 +307,28 @@ def run_report(args: argparse.Namespace) -> int:
     return report(args)
 
 
+def run_template(args: argparse.Namespace) -> int:
+    """``qyzj template``: one data-entry workbook per table (refuses to overwrite without --force)."""
+    from qyzj_analytics.entry.template import write_templates
+    from qyzj_analytics.outputs import writing_to
+
+    contract = _contract(args)
+    with writing_to(args.out, every_error=True):
+        written = write_templates(args.out, contract, force=args.force)
+    print(f"已生成 {len(written)} 个填报模板到 {args.out}：")
+    print("\n".join(f"  {p.name}" for p in written))
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``qyzj check``: exit 0 when every row of every file is usable, 3 otherwise."""
+    from qyzj_analytics.entry.check import check_files, format_checks
+
+    checks = check_files(args.files, _contract(args))
+    print(format_checks(checks))
+    return EXIT_OK if all(c.usable for c in checks) else EXIT_DATA
+
+
 COMMANDS = {
     "report": run_report,
     "clean": run_clean,
@@ -306,6 +336,8 @@ COMMANDS = {
     "forecast": run_forecast,
     "backtest": run_backtest,
     "sample": run_sample,
+    "template": run_template,
+    "check": run_check,
 }
 
 
