@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.outputs import ensure_writable, writing_to
-from qyzj_analytics.reporting.report.cover import cover_cell
+from qyzj_analytics.reporting.report.cover import cover_cell, summary_cell
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, load_timings, save_timings
 from qyzj_analytics.reporting.report.lock import lock_quarter
 from qyzj_analytics.reporting.report.options import (
@@ -175,7 +175,8 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
                 )
             log("[report] 合并 notebook 并渲染 HTML…")
             merged = merge_notebooks(
-                cover_cell(options, contract, metrics), [r.output for r in runs]
+                [cover_cell(options, contract, metrics), summary_cell(metrics)],
+                [r.output for r in runs],
             )
             merged.metadata["title"] = f"{contract.name} {options.quarter} 季度运营分析报告"
             page = render_html(merged, staging, sample=options.is_sample)
