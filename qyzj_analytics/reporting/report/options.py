@@ -116,7 +116,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "report",
         help="生成季度报告（HTML + 图表 + KPI 表格）",
         description=(
-            "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html、charts/、"
+            "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html（--pdf 时另有 report.pdf）、charts/、"
             "kpi_<季度>.xlsx 与 notebooks/。退出码：0 成功，2 参数错误，3 输入数据有问题或输出"
             "文件夹无法写入，4 某个 notebook 运行失败或旧报告的文件被占用、无法替换，"
             "5 同一季度的报告正在由另一次运行生成。"
