@@ -1,19 +1,10 @@
-"""Markdown text helpers shared by the narrative and the 摘要: escaping and the score rule."""
+"""Markdown text helpers shared by the narrative and the 摘要: escaping."""
 
 from __future__ import annotations
 
 import html
 import re
 from typing import Any
-
-try:  # the shared score rule (truncated to two decimals) of formats.py
-    from qyzj_analytics.formats import format_score
-except ImportError:  # pragma: no cover - until formats.py carries it
-
-    def format_score(value: float | None) -> str:
-        """A score with two decimals (stand-in for ``formats.format_score``)."""
-        return "" if value is None else f"{float(value):.2f}"
-
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 

@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING, Any
 from qyzj_analytics.dates.periods import parse_quarter
 from qyzj_analytics.errors import UsageError
 from qyzj_analytics.forecast.settings import QUANTILES
-from qyzj_analytics.formats import format_money, format_quantity, format_ratio, format_share
+from qyzj_analytics.formats import (
+    format_money,
+    format_quantity,
+    format_ratio,
+    format_score,
+    format_share,
+)
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.reporting.events import CATEGORIES, OTHER_CATEGORY
 from qyzj_analytics.reporting.mdtext import escape_markdown as escape_markdown  # re-exported
-from qyzj_analytics.reporting.mdtext import format_score
 from qyzj_analytics.reporting.quality import is_hidden_file, plain_text
 from qyzj_analytics.reporting.summary import describe_plan as describe_plan  # re-exported
 from qyzj_analytics.reporting.summary import (

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.forecast.settings import TARGET_PROBABILITY
-from qyzj_analytics.formats import format_ratio, format_share
-from qyzj_analytics.reporting.mdtext import escape_markdown, format_score
+from qyzj_analytics.formats import format_ratio, format_score, format_share
+from qyzj_analytics.reporting.mdtext import escape_markdown
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:

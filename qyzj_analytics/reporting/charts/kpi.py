@@ -90,7 +90,7 @@ def plot_kpi_attainment(
     handles.append(
         Line2D([], [], marker="|", linestyle="none", color="black", markersize=12, mew=2.4)
     )
-    labels = [*(STATUS_ZH[s] for s in statuses), "今天应达到的进度"]
+    labels = [*(STATUS_ZH[s] for s in statuses), "截至日应达到的进度"]
     fig.legend(
         handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, fontsize=9
     )

@@ -7,8 +7,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import parse_quarter
-from qyzj_analytics.formats import format_share
-from qyzj_analytics.reporting.mdtext import format_score
+from qyzj_analytics.formats import format_score, format_share
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
