@@ -9,6 +9,7 @@ leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
