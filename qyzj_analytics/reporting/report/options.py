@@ -112,6 +112,12 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
             "执行其中以数字开头的 .ipynb）"
         ),
     )
+    p.add_argument(
+        "--notify",
+        type=Path,
+        default=None,
+        help="通知配置 YAML（邮件 smtp 和/或群机器人 webhook）：成功或失败后各发一次通知",
+    )
     return p
 
 
