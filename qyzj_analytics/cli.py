@@ -22,7 +22,6 @@ from qyzj_analytics.forecast.settings import (
     BACKTEST_YEARS,
     DEFAULT_DRAWS,
     DEFAULT_SEED,
-    TARGET_PROBABILITY,
 )
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
@@ -52,21 +51,13 @@ def _dir(text: str) -> Path:
     return path
 
 
-def _probability(text: str) -> float:
-    """An argparse type: a probability above 0 and at most 1 (0.9, 90%)."""
-    raw = text.strip()
-    try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的概率（如 0.9 或 90%），收到 {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``qyzj``."""
-    from qyzj_analytics.reporting.report.options import add_report_parser, positive_int
+    from qyzj_analytics.reporting.report.options import (
+        add_plan_arguments,
+        add_report_parser,
+        positive_int,
+    )
 
     parser = _Parser(
         prog="qyzj",
@@ -100,17 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"随机种子（默认 {DEFAULT_SEED}）"
     )
-    p.add_argument(
-        "--plan-probability",
-        type=_probability,
-        default=TARGET_PROBABILITY,
-        help=f"行动建议的目标把握：以此概率可达到的最好档次（默认 {TARGET_PROBABILITY:g}）",
-    )
-    p.add_argument(
-        "--planning",
-        type=Path,
-        help="规划文件 YAML：各项措施的上限与工作量权重（默认内置 forecast/planning.yaml）",
-    )
+    add_plan_arguments(p)
 
     p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
     p.add_argument(

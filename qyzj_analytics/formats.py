@@ -7,8 +7,25 @@ the same way. Nothing here knows the contract: units and values come from the ca
 from __future__ import annotations
 
 import math
+from decimal import ROUND_DOWN, Decimal
 
 SHARE_UNIT = "比例"  # the contract's unit of KPIs that are shares (shown as percentages)
+SHARE_DECIMALS = 1  # a KPI value that is a share: 86.6%
+ATTAINMENT_DECIMALS = 0  # a KPI's 完成率 (actual / target): 69%
+SCORE_DECIMALS = 2  # scores are truncated to this many decimals, never rounded up
+FLOAT_NOISE_DIGITS = 9  # binary noise (89.99 stored as 89.98999999) is rounded away first
+
+
+def quantity_decimals(value: float, unit: str) -> int:
+    """Decimals a KPI value is shown with: whole numbers none, other counts one, shares
+    :data:`SHARE_DECIMALS` (as a percentage).
+
+    >>> quantity_decimals(2000.0, "家次"), quantity_decimals(2.5, "场"), quantity_decimals(0.8661, "比例")
+    (0, 1, 1)
+    """
+    if unit == SHARE_UNIT:
+        return SHARE_DECIMALS
+    return 0 if float(value).is_integer() else 1
 
 
 def format_quantity(value: float | None, unit: str) -> str:
@@ -21,9 +38,53 @@ def format_quantity(value: float | None, unit: str) -> str:
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if unit == SHARE_UNIT:
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    digits = quantity_decimals(value, unit)
+    return f"{value:.{digits}%}" if unit == SHARE_UNIT else f"{value:,.{digits}f}"
+
+
+def format_attainment(value: float | None) -> str:
+    """A KPI's 完成率 (actual / target) as a whole percent; empty when missing.
+
+    The one rule for this figure in the charts, the HTML tables, the Word report and the
+    workbook (whose cell format is ``0%``, :data:`ATTAINMENT_DECIMALS`).
+
+    >>> format_attainment(0.6923), format_attainment(1.0), format_attainment(math.nan)
+    ('69%', '100%', '')
+    """
+    if value is None or math.isnan(value):
+        return ""
+    return f"{value:.{ATTAINMENT_DECIMALS}%}"
+
+
+def _score_decimal(value: float) -> Decimal:
+    cleaned = round(float(value), FLOAT_NOISE_DIGITS)
+    return Decimal(repr(cleaned)).quantize(Decimal(1).scaleb(-SCORE_DECIMALS), rounding=ROUND_DOWN)
+
+
+def truncate_score(value: float | None) -> float | None:
+    """A score cut (not rounded) to two decimals, as a number (for the workbook and JSON shown
+    to readers); None and NaN give None.
+
+    Float noise is rounded away first, so 89.99 stored as 89.98999999 stays 89.99.
+
+    >>> truncate_score(89.999), truncate_score(87.495), truncate_score(89.98999999999), truncate_score(None)
+    (89.99, 87.49, 89.99, None)
+    """
+    if value is None or math.isnan(value):
+        return None
+    return float(_score_decimal(value))
+
+
+def format_score(value: float | None) -> str:
+    """A score (base score, bonus, total, a KPI's points) as text: truncated to two decimals, so
+    89.999 never shows as 90.00 beside a lower grade; empty when missing.
+
+    >>> format_score(89.999), format_score(87.495), format_score(4), format_score(0.1 + 0.2)
+    ('89.99', '87.49', '4.00', '0.30')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(_score_decimal(value))
 
 
 def format_share(p: float) -> str:

@@ -82,3 +82,29 @@ def test_sample_report_renders_in_chromium(browser, tmp_path: Path) -> None:
     page.screenshot(path=str(shots / "report_full.png"), full_page=True)
     assert (shots / "report_top.png").stat().st_size > 10_000
     page.close()
+
+
+def _first_media_box(pdf: bytes) -> tuple[float, float]:
+    """Width and height (pt) of the first ``/MediaBox`` of a PDF."""
+    import re
+
+    found = re.search(rb"/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert found, "no MediaBox"
+    x0, y0, x1, y1 = (float(v) for v in found.groups())
+    return x1 - x0, y1 - y0
+
+
+def test_report_pdf_prints_on_a4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reporting import QUARTER, copy_notebooks, report_main, write_tiny_raw
+
+    monkeypatch.setenv("QYZJ_BROWSER", str(CHROMIUM))
+    raw = write_tiny_raw(tmp_path / "raw")
+    notebooks = copy_notebooks(tmp_path / "nb", ["10_ok"])
+    out = tmp_path / "reports"
+    argv = ["--quarter", QUARTER, "--raw", str(raw), "--out", str(out), "--draws", "200"]
+    code, err = report_main([*argv, "--notebooks", str(notebooks), "--pdf"])
+    assert code == 0, err
+    pdf = (out / QUARTER / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    width, height = _first_media_box(pdf)
+    assert abs(width - 595) < 1.5 and abs(height - 842) < 1.5, (width, height)

@@ -536,3 +536,144 @@ def test_scanner_finds_planted_values(tmp_path: Path) -> None:
     nbformat.write(nb, tmp_path / "e.ipynb")
     for path in sorted(tmp_path.iterdir()):
         assert any(name in text for _, text in _texts_of(path)), path.name
+
+
+# ------------------------------------------------------------------------------------------------
+# Summary-first, print-ready and plain text for the reader (issue 13 items 2, 3, 5; issue 12 item 3)
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_INTERNAL_ID = re.compile(r"(?<![\w-])[a-z][a-z0-9_]*（")
+_HIDDEN_NAMES = (".qyzj-sample", ".DS_Store", "~$")
+
+
+def _plan_metrics(**plan: object) -> object:
+    """Just enough of ``Metrics`` for the plan texts: ``forecast.info["plan"]``."""
+    base = {
+        "statement": "",
+        "target_grade_name": "良好",
+        "target_probability": 0.9,
+        "probability_now": 0.316,
+        "probability_with_plan": 0.93,
+        "reachable": True,
+        "limiting": [],
+        "missing": [],
+        "steps": ["再招募 7 名志愿服务专家", "年底前办结 12 件在办诉求"],
+        "step_adds": [0.4, 0.214],
+        "higher_grade_name": "优秀",
+        "higher_probability_max": 0.012,
+        "higher_reason": "优秀达不到 90%：即使各项措施全部用到上限，年底达到优秀的概率最高也只有 1.2%。",
+    }
+    info = {"plan": {**base, **plan}}
+    return dataclasses.make_dataclass("M", ["forecast"])(
+        dataclasses.make_dataclass("F", ["info"])(info)
+    )
+
+
+def test_plan_in_operator_terms() -> None:
+    from qyzj_analytics.reporting.summary import describe_plan
+
+    text = describe_plan(_plan_metrics())
+    assert "**目标档次：良好**" in text
+    assert "**为什么不是优秀**" in text and "最高也只有 1.2%" in text
+    assert "1. 再招募 7 名志愿服务专家（达到良好的概率 +40.0 个百分点）" in text
+    assert "2. 年底前办结 12 件在办诉求（达到良好的概率 +21.4 个百分点）" in text
+    assert "按当前预测 **32%**，执行以上全部措施后 **93%**（目标 90%）" in text
+    top = describe_plan(_plan_metrics(higher_grade_name=None, higher_reason=""))
+    assert "为什么不是" not in top
+
+
+def test_plan_probability_and_planning_reach_the_report_options(tmp_path: Path) -> None:
+    from qyzj_analytics.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["report", "--quarter", QUARTER, "--plan-probability", "80%", "--planning", "p.yaml"]
+    )
+    assert args.plan_probability == 0.8 and args.planning == Path("p.yaml")
+    raw = write_tiny_raw(tmp_path / "raw")
+    out = tmp_path / "reports"
+    bad = tmp_path / "planning.yaml"
+    bad.write_text("- 不是键值对\n", encoding="utf-8")
+    argv = ["--quarter", QUARTER, "--raw", str(raw), "--out", str(out), "--planning", str(bad)]
+    code, err = report_main(argv)
+    assert code == 3 and "规划文件" in err, err  # a bad config file, as for qyzj forecast
+    assert not out.exists()
+
+
+def test_plain_text_and_hidden_files() -> None:
+    from qyzj_analytics.reporting.quality import is_hidden_file, plain_text
+
+    note = "找到的表头: ['填表说明']；最接近的表格: activities（活动台账），它需要的列: date（活动时间）"
+    assert plain_text(note) == "找到的表头: 填表说明；最接近的表格: 活动台账，它需要的列: 活动时间"
+    assert [
+        is_hidden_file(n) for n in (".qyzj-sample", "a/.DS_Store", "~$台账.xlsx", "台账.xlsx")
+    ] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_css_prints_on_a4_with_page_numbers() -> None:
+    from qyzj_analytics.reporting.report.render import CSS_FILE, read_template
+
+    css = read_template(CSS_FILE)
+    page = css[css.index("@page {") :]
+    assert re.search(r"size:\s*A4", page)
+    assert "counter(page)" in page and "@bottom-center" in page
+    assert re.search(r"\.qyzj-cover\s*\{[^}]*break-after:\s*page", css)
+    assert re.search(r"@media print\s*\{[^@]*\.qyzj-watermark\s*\{\s*display:\s*none", css)
+
+
+def test_pdf_without_a_browser_exits_2_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QYZJ_BROWSER", str(tmp_path / "no-such-browser"))
+    raw = write_tiny_raw(tmp_path / "raw")
+    out = tmp_path / "reports"
+    code, err = report_main(["--quarter", QUARTER, "--raw", str(raw), "--out", str(out), "--pdf"])
+    assert code == 2, err
+    assert "浏览器" in err and "未生成任何报告" in err
+    assert not out.exists()
+
+
+def _h1s(page: str) -> list[str]:
+    """The text of the page's top-level headings, in order."""
+    return [
+        html.unescape(re.sub(r"<[^>]+>|¶", "", h)).strip()
+        for h in re.findall(r"<h1[^>]*>(.*?)</h1>", page, re.S)
+    ]
+
+
+@pytest.mark.slow
+def test_sample_report_reads_summary_first(sample) -> None:
+    page = (sample.folder / "report.html").read_text(encoding="utf-8")
+    heads = _h1s(page)
+    order = ["摘要", "KPI 达成情况", "年终考核预测", "活动结构", "附录：数据质量"]
+    found = [next(i for i, h in enumerate(heads) if h.startswith(o)) for o in order]
+    assert found == sorted(found) and found[0] == 1, heads  # 0: the cover's title
+    assert found[-1] == len(heads) - 1, heads  # data quality is the last section
+    text = _text(page)
+    summary = text[text.index("摘要") : text.index("KPI 达成情况")]
+    for label in ("当前档次", "进度落后的指标", "年终展望", "行动计划"):
+        assert label in summary
+    assert "目标档次" in text and "执行以上全部措施后" in text
+
+
+@pytest.mark.slow
+def test_sample_report_text_is_plain_for_the_reader(sample) -> None:
+    page = (sample.folder / "report.html").read_text(encoding="utf-8")
+    text = _text(page)
+    assert not _INTERNAL_ID.search(text), _INTERNAL_ID.findall(text)
+    assert not re.search(r"\['[^]]*'\]", text)
+    for name in _HIDDEN_NAMES:
+        assert name not in text, name
+    assert "今天" not in text
+    alts = re.findall(r'<img[^>]*\balt="([^"]*)"', page)
+    assert alts and len(alts) == page.count("<img"), "an image without alt text"
+    assert all(_CJK.search(a) for a in alts), alts
+    assert "No description" not in page
+    cover = re.search(r"基础分 ([\d.]+)，奖励分 ([\d.]+)", text)
+    assert cover is not None
+    assert text.count(f"基础分 {cover.group(1)}") >= 2  # the cover and the 摘要: one format
+    assert f"奖励分 {cover.group(2)}" in text[text.find("摘要") :]

@@ -20,9 +20,9 @@ from lxml import etree
 
 from qyzj_analytics import cli
 from qyzj_analytics.contract.model import load_contract
+from qyzj_analytics.formats import format_score
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 from qyzj_analytics.reporting import bundle
-from qyzj_analytics.reporting.word.content import truncate_score
 from qyzj_analytics.reporting.word.document import word_report_name, write_word_report
 from qyzj_analytics.reporting.word.steps import plan_steps_of
 from qyzj_analytics.sample.generate import write_sample
@@ -218,7 +218,7 @@ def test_grade_and_truncated_score_are_stated(sample: Sample) -> None:
     text = _all_text(sample.docx)
     score = sample.metrics.score
     assert f"当前考核档次为{score['grade_name']}" in text
-    assert f"基础分{truncate_score(score['base'])}分" in text
+    assert f"基础分{format_score(score['base'])}分" in text
     assert "乐清市企业之家2025年第三季度运营情况报告" in text
     assert "乐清市经济和信息化局：" in text  # from the contract's buyer
 
@@ -228,7 +228,7 @@ def test_scores_are_truncated_not_rounded(sample: Sample, tmp_path: Path) -> Non
     path = write_word_report(tmp_path / "a.docx", m, plan_steps=[])
     text = _all_text(path)
     assert "基础分89.99分" in text and "90.00" not in text
-    assert truncate_score(89.999) == "89.99" and truncate_score(0.1 + 0.2) == "0.30"
+    assert format_score(89.999) == "89.99" and format_score(0.1 + 0.2) == "0.30"
 
 
 def test_sample_mark_in_every_header_and_under_the_title(sample: Sample, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from qyzj_analytics.console import render_table
 from qyzj_analytics.forecast.outcomes import PROBABILITY_DIGITS
 from qyzj_analytics.forecast.result import Forecast
-from qyzj_analytics.formats import format_quantity, round_number
+from qyzj_analytics.formats import format_quantity, format_score, round_number
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
@@ -187,8 +187,9 @@ def summary_lines(f: Forecast) -> list[str]:
         lines.append(f"{label}（每次模拟记 0 分，不模拟）：{'、'.join(missing)}")
     lines += [
         "",
-        f"年终基础分：P10 {s['p10']:.2f}  P50 {s['p50']:.2f}  P90 {s['p90']:.2f}（均值 {s['mean']:.2f}，"
-        f"奖励分均值 {f.bonus_mean:.2f}）",
+        f"年终基础分：P10 {format_score(s['p10'])}  P50 {format_score(s['p50'])}  "
+        f"P90 {format_score(s['p90'])}（均值 {format_score(s['mean'])}，"
+        f"奖励分均值 {format_score(f.bonus_mean)}）",
         f"档次概率：{grades}",
         f"全年付款：期望 {f.payment_expected:,} 元（P10 {f.payment_p10:,} 元，P90 {f.payment_p90:,} 元）",
     ]

@@ -19,7 +19,8 @@ import pandas as pd
 
 from qyzj_analytics.contract.model import Contract, load_contract
 from qyzj_analytics.dates.periods import parse_quarter, quarter_end
-from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.forecast.planning import Planning
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, TARGET_PROBABILITY
 from qyzj_analytics.ingest.discover import is_sample_folder
 from qyzj_analytics.ingest.parse import parse_whole_date
 from qyzj_analytics.reporting.events import (
@@ -122,6 +123,8 @@ def build_metrics(
     forecast: bool = True,
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
+    plan_probability: float = TARGET_PROBABILITY,
+    planning: Planning | None = None,
 ) -> Metrics:
     """Clean ``raw_dir``, assess at ``as_of`` and, with ``forecast``, run the year-end forecast.
 
@@ -143,7 +146,16 @@ def build_metrics(
     as_of = ctx.as_of  # clamped to the period end
     assessment = assess(ctx, prepared.quality)
     forecast_metrics = (
-        build_forecast_metrics(ctx, assessment, draws=draws, seed=seed) if forecast else None
+        build_forecast_metrics(
+            ctx,
+            assessment,
+            draws=draws,
+            seed=seed,
+            plan_probability=plan_probability,
+            planning=planning,
+        )
+        if forecast
+        else None
     )
     if forecast_metrics is not None:
         subsidy = forecast_metrics.payment.loc["运维补助"]
@@ -188,12 +200,21 @@ def build_metrics(
 
 
 def build_forecast_metrics(
-    ctx: KpiContext, assessment: Assessment, *, draws: int, seed: int
+    ctx: KpiContext,
+    assessment: Assessment,
+    *,
+    draws: int,
+    seed: int,
+    plan_probability: float = TARGET_PROBABILITY,
+    planning: Planning | None = None,
 ) -> ForecastMetrics:
-    """Run the year-end forecast (with its action plan) and turn it into frames."""
+    """Run the year-end forecast (with its action plan for ``plan_probability``, lever maxima and
+    weights from ``planning``, the bundled file by default) and turn it into frames."""
     from qyzj_analytics.forecast.outlook import forecast_outlook
 
-    outlook = forecast_outlook(ctx, draws=draws, seed=seed)
+    outlook = forecast_outlook(
+        ctx, draws=draws, seed=seed, plan_probability=plan_probability, planning=planning
+    )
     return forecast_frames(outlook.forecast, outlook.plan, ctx, assessment)
 
 

@@ -7,7 +7,6 @@ Every contract term a paragraph states (grades, thresholds, ratios, minimums, mo
 from __future__ import annotations
 
 import contextlib
-import html
 import re
 from collections.abc import Iterable
 from itertools import groupby
@@ -15,28 +14,27 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import parse_quarter
 from qyzj_analytics.errors import UsageError
-from qyzj_analytics.forecast.plan import TARGET_PROBABILITY
 from qyzj_analytics.forecast.settings import QUANTILES
-from qyzj_analytics.formats import format_money, format_quantity, format_ratio, format_share
+from qyzj_analytics.formats import (
+    format_money,
+    format_quantity,
+    format_ratio,
+    format_score,
+    format_share,
+)
 from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.reporting.events import CATEGORIES, OTHER_CATEGORY
+from qyzj_analytics.reporting.mdtext import escape_markdown as escape_markdown  # re-exported
+from qyzj_analytics.reporting.quality import is_hidden_file, plain_text
+from qyzj_analytics.reporting.summary import describe_plan as describe_plan  # re-exported
+from qyzj_analytics.reporting.summary import (
+    describe_plan_method as describe_plan_method,  # re-exported
+)
 from qyzj_analytics.scoring.assessment import RENEWAL_ZH, STATUS_ZH
 
 if TYPE_CHECKING:
     from qyzj_analytics.reporting.bundle import Metrics
     from qyzj_analytics.reporting.terms import ContractTerms
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
-
-
-def escape_markdown(text: Any) -> str:
-    r"""Text safe to put in Markdown: HTML escaped, Markdown punctuation backslash-escaped.
-
-    >>> escape_markdown("<script>alert(1)</script> *x*")
-    '&lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*'
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
-
 
 _esc = escape_markdown
 
@@ -57,9 +55,20 @@ def _bullets(lines: Iterable[str]) -> str:
     return "\n".join(f"- {_esc(line)}" for line in lines)
 
 
+def shown_notes(metrics: Metrics) -> list[str]:
+    """The notes a reader sees: none about hidden, marker or lock files, internal ids and Python
+    lists written out in plain Chinese (:func:`~qyzj_analytics.reporting.quality.plain_text`)."""
+    return [
+        plain_text(note)
+        for note in metrics.notes
+        if not is_hidden_file(re.split(r"\s*[:：]", str(note), maxsplit=1)[0])
+    ]
+
+
 def describe_notes(metrics: Metrics) -> str:
     """The reader's and the assessment's notes (ignored files, skipped sheets…) as a list."""
-    return _bullets(metrics.notes) if metrics.notes else "没有其他提示。"
+    notes = shown_notes(metrics)
+    return _bullets(notes) if notes else "没有其他提示。"
 
 
 def describe_forecast_notes(metrics: Metrics) -> str:
@@ -68,7 +77,7 @@ def describe_forecast_notes(metrics: Metrics) -> str:
     if fc is None:
         return "本次未运行年终预测。"
     info = fc.info
-    calendar = {"chinese_calendar": "chinese-calendar（含调休）"}.get(
+    calendar = {"chinese_calendar": "中国法定节假日与调休安排"}.get(
         info["calendar_source"], info["calendar_source"]
     )
     lines = [
@@ -91,12 +100,17 @@ def describe_sample(metrics: Metrics) -> str:
 
 def describe_quality(metrics: Metrics) -> str:
     """What was read, kept, rejected and skipped, in two sentences."""
-    files = metrics.files["状态"].value_counts()
+    listed = metrics.files.loc[~metrics.files["文件"].map(is_hidden_file)]
+    files = listed["状态"].value_counts()
+    hidden = len(metrics.files) - len(listed)
     total = metrics.quality.iloc[-1]
     parts = [
-        f"原始数据文件夹中共有 **{len(metrics.files)}** 个文件：已读取 {int(files.get('已读取', 0))} 个，"
+        f"原始数据文件夹中共有 **{len(listed)}** 个数据文件：已读取 {int(files.get('已读取', 0))} 个，"
         f"已忽略 {int(files.get('已忽略', 0))} 个，手工事实文件 {int(files.get('手工事实', 0))} 个，"
-        f"无法读取 {int(files.get('无法读取', 0))} 个。",
+        f"无法读取 {int(files.get('无法读取', 0))} 个"
+        + (
+            f"；另有 {hidden} 个隐藏文件或 Excel 临时锁定文件，已忽略、不列出。" if hidden else "。"
+        ),
         f"共读取 **{int(total['读取']):,}** 行数据：保留 {int(total['保留']):,} 行，"
         f"拒绝 {int(total['拒绝']):,} 行，重复 {int(total['重复']):,} 行，合计行 {int(total['合计行']):,} 行"
         "（每个文件都满足 读取 = 保留 + 拒绝 + 重复 + 合计行）。",
@@ -115,8 +129,8 @@ def describe_attainment(metrics: Metrics) -> str:
     behind = metrics.kpi_table.loc[status == STATUS_ZH["behind"], "指标"]
     at_risk = metrics.kpi_table.loc[status == STATUS_ZH["at_risk"], "指标"]
     text = (
-        f"截至 **{metrics.as_of.isoformat()}**，按年度目标计算的基础分为 **{score['base']:.1f}** 分"
-        f"（奖励分 {score['bonus']:.1f}）；如果考核年度在今天结束，档次为 **{_esc(score['grade_name'])}**"
+        f"截至 **{metrics.as_of.isoformat()}**，按年度目标计算的基础分为 **{format_score(score['base'])}** 分"
+        f"（奖励分 {format_score(score['bonus'])}）；如果考核年度在截至日结束，档次为 **{_esc(score['grade_name'])}**"
         f"（{_esc(score['renewal'])}）。"
         f"{len(status)} 项指标中 {counts[STATUS_ZH['on_track']]} 项进度正常、"
         f"{counts[STATUS_ZH['at_risk']]} 项预警、{counts[STATUS_ZH['behind']]} 项落后。"
@@ -151,31 +165,20 @@ def describe_outlook(metrics: Metrics) -> str:
     pay = fc.payment
     if score["p10"] == score["p90"] and metrics.as_of >= metrics.period_end:
         return (
-            f"合同期已结束，年终结果已经确定：基础分 **{score['p50']:.1f}** 分，档次 **{_esc(best['档次'])}**；"
+            f"合同期已结束，年终结果已经确定：基础分 **{format_score(score['p50'])}** 分，档次 **{_esc(best['档次'])}**；"
             f"全年付款 **{format_money(pay.loc['全年合计', 'P50'])}** 元，其中年终运维补助 "
             f"{format_money(pay.loc['运维补助', 'P50'])} 元。"
         )
     text = (
         f"按今年以来的实际节奏模拟 **{fc.info['draws']:,}** 种年底情形：年终基础分中位数 "
-        f"**{score['p50']:.1f}** 分，{format_ratio(QUANTILES[-1] - QUANTILES[0])} 的情形落在 {score['p10']:.1f}–{score['p90']:.1f} 分之间。"
+        f"**{format_score(score['p50'])}** 分，{format_ratio(QUANTILES[-1] - QUANTILES[0])} 的情形落在 "
+        f"{format_score(score['p10'])}–{format_score(score['p90'])} 分之间。"
         f"最可能的档次是 **{_esc(best['档次'])}**（概率 {format_share(best['概率'])}）；其他档次：{others}。"
         f"全年付款预计约 **{format_money(pay.loc['全年合计', 'P50'], 0)}** 元"
         f"（P10 {format_money(pay.loc['全年合计', 'P10'], 0)} – "
         f"P90 {format_money(pay.loc['全年合计', 'P90'], 0)} 元），"
         f"其中年终运维补助约 {format_money(pay.loc['运维补助', 'P50'], 0)} 元。"
     )
-    return text
-
-
-def describe_plan(metrics: Metrics) -> str:
-    """The action plan's statement and the KPIs no lever can move (needs the forecast)."""
-    fc = metrics.forecast
-    plan = fc.info.get("plan") if fc is not None else None
-    if not plan:
-        return "本次没有生成行动建议。"
-    text = _esc(plan["statement"])
-    if plan["limiting"] and plan["reachable"]:
-        text += f"\n\n以下指标无法靠增加活动提升，需要单独跟进：{_join(plan['limiting'])}。"
     return text
 
 
@@ -228,7 +231,7 @@ def describe_kpi_legend(metrics: Metrics) -> str:
     """How 应达进度 and the three statuses are judged (the contract's at-risk ratio)."""
     ratio = format_ratio(metrics.terms.at_risk_ratio)
     return (
-        "“应达进度”是全年目标按时间均匀分摊到今天应完成的数量（办结率、覆盖率、人员等指标任何时候都按"
+        "“应达进度”是全年目标按时间均匀分摊到截至日应完成的数量（办结率、覆盖率、人员等指标任何时候都按"
         f"全年目标衡量）。状态：**{STATUS_ZH['on_track']}** = 实际不低于应达进度；"
         f"**{STATUS_ZH['at_risk']}** = 达到应达进度的 {ratio} 以上；"
         f"**{STATUS_ZH['behind']}** = 不足 {ratio}。得分按全年目标计算，所以年中得分偏低是正常的。"
@@ -253,7 +256,7 @@ def describe_score_chart(metrics: Metrics) -> str:
     proportional = [g for g in terms.grades if terms.subsidy_rule.get(g.id) == "proportional"]
     text = (
         f"柱子是各分数段的模拟占比，背景颜色是考核档次：{describe_grade_bands(terms)}。"
-        "黑色虚线是按今天数据、以全年目标计算的得分。"
+        "黑色虚线是按截至日数据、以全年目标计算的得分。"
     )
     if proportional:
         text += f"奖励分不影响档次，只影响{_grade_names(proportional)}档的补助金额。"
@@ -305,18 +308,6 @@ def describe_payment_rule(metrics: Metrics) -> str:
         for rule, group in groupby(terms.grades, key=lambda g: terms.subsidy_rule.get(g.id, ""))
     ]
     return text + "；".join(parts) + "。"
-
-
-def describe_plan_method(metrics: Metrics) -> str:
-    """What the action planner computes, with its target probability."""
-    fc = metrics.forecast
-    plan = fc.info.get("plan") if fc is not None else None
-    probability = plan["target_probability"] if plan else TARGET_PROBABILITY
-    return (
-        "在预测的基础上，计算还需要额外增加多少活动或服务，"
-        f"才能有 {format_ratio(probability)} 的把握达到最高档次。"
-        "每增加一项都在全部模拟中重新计分，并考虑一场活动可以同时计入多项指标。"
-    )
 
 
 def describe_category_rule() -> str:

@@ -262,3 +262,38 @@ def data_freshness(prepared: Prepared, as_of: dt.date) -> pd.DataFrame:
             "晚于截至日": "int64",
         }
     )
+
+
+_INTERNAL_ID_RE = re.compile(r"(?<![\w-])[a-z][a-z0-9_]*（([^（）]*)）")
+_LIST_REPR_RE = re.compile(r"\[((?:'[^']*'(?:, )?)+)\]")
+
+
+def plain_text(text: str) -> str:
+    """A message as a reader may see it: internal ids with their Chinese names in brackets become
+    the Chinese names, and Python lists of names become ``、``-joined names.
+
+    >>> plain_text("最接近的表格: activities（活动台账），需要的列: title（活动名称/活动主题）")
+    '最接近的表格: 活动台账，需要的列: 活动名称/活动主题'
+    >>> plain_text("找到的表头: ['填表说明', '备注']")
+    '找到的表头: 填表说明、备注'
+    """
+    text = _INTERNAL_ID_RE.sub(r"\1", str(text))
+    return _LIST_REPR_RE.sub(lambda m: "、".join(re.findall(r"'([^']*)'", m.group(1))), text)
+
+
+def is_hidden_file(name: str) -> bool:
+    """True for a hidden or marker file (``.DS_Store``, ``.qyzj-sample``) and an Excel lock file
+    (``~$…``): the reader never lists them, they are only counted.
+
+    >>> is_hidden_file("sub/.DS_Store"), is_hidden_file("~$活动台账.xlsx"), is_hidden_file("活动.csv")
+    (True, True, False)
+    """
+    base = re.split(r"[\\/]", str(name))[-1]
+    return base.startswith((".", "~$"))
+
+
+def listed_files(files: pd.DataFrame) -> pd.DataFrame:
+    """The files overview as the report lists it: hidden, marker and lock files left out, notes
+    in plain text (see :func:`plain_text`)."""
+    shown = files.loc[~files["文件"].map(is_hidden_file)].reset_index(drop=True)
+    return shown.assign(说明=shown["说明"].map(plain_text))

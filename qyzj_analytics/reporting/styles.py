@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from qyzj_analytics.formats import format_quantity, format_share
+from qyzj_analytics.formats import (
+    format_attainment,
+    format_quantity,
+    format_score,
+    format_share,
+)
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
@@ -21,12 +27,15 @@ STATUS_COLORS = {
 STATUS_BY_ZH = {zh: status for status, zh in STATUS_ZH.items()}
 
 
-def style_table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> Styler:
+def style_table(
+    frame: pd.DataFrame, formats: dict[str, str | Callable[[Any], str]] | None = None
+) -> Styler:
     """A Styler that escapes every text cell and header, hides the index and formats columns.
 
     Args:
         frame: the table (not modified).
-        formats: column → format string (e.g. ``"{:,.0f}"``); missing values show as empty.
+        formats: column → format string (e.g. ``"{:,.0f}"``) or formatter (e.g.
+            :func:`~qyzj_analytics.formats.format_score`); missing values show as empty.
     """
     styler = frame.style.format(escape="html", na_rep="")
     styler = styler.format_index(escape="html", axis=1)
@@ -47,7 +56,9 @@ def style_kpi_table(table: pd.DataFrame) -> Styler:
     shown = shown.astype({c: "str" for c in ("实际", "目标", "应达进度")})
     shown.loc[missing, "实际"] = "—"
     shown["权重"] = [f"{w:.2f}".rstrip("0").rstrip(".") for w in shown["权重"]]
-    styler = style_table(shown.astype({"权重": "str"}), {"完成率": "{:.0%}", "得分": "{:.2f}"})
+    styler = style_table(
+        shown.astype({"权重": "str"}), {"完成率": format_attainment, "得分": format_score}
+    )
 
     def colour(status: str) -> str:
         color = STATUS_COLORS.get(STATUS_BY_ZH.get(status, ""), "")

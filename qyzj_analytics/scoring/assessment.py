@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.formats import format_quantity, round_number
+from qyzj_analytics.formats import format_quantity, format_score, round_number
 from qyzj_analytics.ingest.schemas import TABLES, name_tables
 from qyzj_analytics.scoring.kpi import KpiActual, KpiContext, compute_actuals, count_formats
 from qyzj_analytics.scoring.score import (
@@ -234,7 +234,7 @@ def format_assessment(a: Assessment) -> str:
     p = a.payment
     lines += [
         "",
-        f"基础分 {a.base:.2f}  奖励分 {a.bonus:.2f}  档次 {a.grade_name}（{RENEWAL_ZH[a.renewal]}）",
+        f"基础分 {format_score(a.base)}  奖励分 {format_score(a.bonus)}  档次 {a.grade_name}（{RENEWAL_ZH[a.renewal]}）",
         f"按当前得分结算：预付款 {p.advances:,} 元 + 运维补助 {p.subsidy:,} 元 = 全年 {p.total:,} 元",
     ]
     if a.quality:

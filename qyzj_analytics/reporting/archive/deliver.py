@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from qyzj_analytics.formats import format_score
 from qyzj_analytics.reporting.archive.notify import NotifySettings, SmtpSettings, WebhookSettings
 from qyzj_analytics.reporting.archive.summary import read_summary
 
@@ -44,9 +45,7 @@ class DeliveryFailed(Exception):
 
 
 def _score(value: Any) -> str:
-    from qyzj_analytics.reporting.word.content import truncate_score
-
-    return truncate_score(value) if isinstance(value, (int, float)) else "—"
+    return format_score(value) if isinstance(value, (int, float)) else "—"
 
 
 def behind_lines(summary: dict[str, Any]) -> list[str]:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from qyzj_analytics.formats import format_score
 from qyzj_analytics.reporting.archive.summary import read_summary, write_text_atomically
-from qyzj_analytics.reporting.word.content import truncate_score
 
 INDEX_NAME = "index.html"
 RUNS_NAME = "runs.jsonl"  # the run log, one JSON line per run (written by :mod:`.runs`)
@@ -73,7 +73,7 @@ def quarter_rows(quarters: list[tuple[str, dict[str, Any] | None]]) -> str:
             escape(quarter),
             escape(str(s.get("as_of") or "—")),
             escape(str(s.get("grade_name") or "—")),
-            escape(truncate_score(base) if isinstance(base, (int, float)) else "—"),
+            escape(format_score(base) if isinstance(base, (int, float)) else "—"),
             escape(str(s.get("behind", "—"))),
             _link(quarter, "report.html", "HTML 报告")
             + "　"

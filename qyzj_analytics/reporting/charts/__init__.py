@@ -7,6 +7,11 @@ and nothing is shown twice in a notebook; use :func:`display_chart` there and :f
 to export PNG (200 dpi) and SVG. Only aggregates are drawn: no person's name, phone, ID or appeal
 text.
 
+Every ``plot_…`` function (and :func:`save_burnup_charts`) takes a keyword ``sample``: pass
+``sample=metrics.is_sample`` (true when the raw folder holds the sample marker,
+:data:`qyzj_analytics.ingest.discover.SAMPLE_MARKER`) and the chart carries a red 示例数据 mark
+at its top right, in PNG and SVG (:func:`.style.mark_sample`); charts of real data carry none.
+
 Modules: :mod:`.style` (figure factory, colours, axis helpers), :mod:`.kpi` (attainment,
 burn-ups), :mod:`.forecast` (score, grades, payment), :mod:`.events` (event mix),
 :mod:`.render` (PNG/SVG output and notebook display), :mod:`.fonts` (the CJK font).

@@ -18,11 +18,14 @@ from qyzj_analytics.reporting.charts.style import (
     format_months,
     label_bar_tops,
     make_figure,
+    mark_sample,
 )
 from qyzj_analytics.reporting.events import VENN_REGIONS, VENN_SETS
 
 
-def _stacked_months(frame: pd.DataFrame, colors: dict[str, str], title: str, ylabel: str) -> Figure:
+def _stacked_months(
+    frame: pd.DataFrame, colors: dict[str, str], title: str, ylabel: str, sample: bool
+) -> Figure:
     fig = make_figure(4.2)
     ax = fig.add_subplot()
     x = np.arange(len(frame))
@@ -39,12 +42,14 @@ def _stacked_months(frame: pd.DataFrame, colors: dict[str, str], title: str, yla
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     clean_axes(ax)
-    fig.legend(loc="outside right upper", frameon=False, fontsize=9)
+    # an axes legend beside the plot (the layout makes room for it), not a figure legend: that
+    # one would sit at the figure's top edge, where a sample chart has its 示例数据 mark
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
     ax.set_title(title, loc="left", fontsize=13)
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_activities_by_category(frame: pd.DataFrame) -> Figure:
+def plot_activities_by_category(frame: pd.DataFrame, *, sample: bool = False) -> Figure:
     """Monthly stacked bars of activities by category (each activity counted once).
 
     Args:
@@ -52,11 +57,11 @@ def plot_activities_by_category(frame: pd.DataFrame) -> Figure:
     """
     total = int(frame.to_numpy().sum())
     return _stacked_months(
-        frame, CATEGORY_COLORS, f"每月活动场次（按类别，共 {total} 场）", "活动场次"
+        frame, CATEGORY_COLORS, f"每月活动场次（按类别，共 {total} 场）", "活动场次", sample
     )
 
 
-def plot_online_offline(frame: pd.DataFrame) -> Figure:
+def plot_online_offline(frame: pd.DataFrame, *, sample: bool = False) -> Figure:
     """Monthly stacked bars of activities by format: offline, hybrid, online, unknown.
 
     Args:
@@ -69,10 +74,11 @@ def plot_online_offline(frame: pd.DataFrame) -> Figure:
         FORMAT_COLORS,
         f"每月线上 / 线下活动（线下含结合共 {offline} 场，线上含结合共 {online} 场）",
         "活动场次",
+        sample,
     )
 
 
-def plot_tag_overlap(counts: dict[str, int]) -> Figure:
+def plot_tag_overlap(counts: dict[str, int], *, sample: bool = False) -> Figure:
     """Venn diagram of offline activities tagged 小微园 / 小微你好 / 联盟 (region sizes as labels;
     circles drawn equal, since areas of a few events would mislead).
 
@@ -115,10 +121,10 @@ def plot_tag_overlap(counts: dict[str, int]) -> Figure:
         loc="left",
         fontsize=12,
     )
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_tag_upset(counts: dict[str, int]) -> Figure:
+def plot_tag_upset(counts: dict[str, int], *, sample: bool = False) -> Figure:
     """UpSet view of the same overlap: one bar per combination of 小微园 / 小微你好 / 联盟 (largest
     first) above a dot matrix showing which tags each bar combines.
 
@@ -165,10 +171,10 @@ def plot_tag_upset(counts: dict[str, int]) -> Figure:
     matrix.tick_params(left=False)
     if not combos:
         bars.text(0.5, 0.5, "本期没有这三类线下活动", transform=bars.transAxes, ha="center")
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_parks_covered(parks: pd.DataFrame) -> Figure:
+def plot_parks_covered(parks: pd.DataFrame, *, sample: bool = False) -> Figure:
     """Horizontal bars: offline park events per park (location).
 
     Args:
@@ -192,10 +198,12 @@ def plot_parks_covered(parks: pd.DataFrame) -> Figure:
         loc="left",
         fontsize=13,
     )
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_livestreams(frame: pd.DataFrame, minimum: int | None = None) -> Figure:
+def plot_livestreams(
+    frame: pd.DataFrame, minimum: int | None = None, *, sample: bool = False
+) -> Figure:
     """Bars: online activities per month, coloured by whether the month met the monthly minimum.
 
     Args:
@@ -242,4 +250,4 @@ def plot_livestreams(frame: pd.DataFrame, minimum: int | None = None) -> Figure:
         loc="left",
         fontsize=13,
     )
-    return fig
+    return mark_sample(fig, sample)

@@ -11,13 +11,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from qyzj_analytics.forecast.settings import QUANTILES, quantiles
-from qyzj_analytics.formats import format_share
+from qyzj_analytics.formats import format_score, format_share
 from qyzj_analytics.reporting.charts.style import (
     ACTUAL_COLOR,
     GRADE_COLORS,
     clean_axes,
     format_thousands,
     make_figure,
+    mark_sample,
 )
 
 
@@ -27,6 +28,7 @@ def plot_score_distribution(
     current: float | None = None,
     *,
     max_score: float,
+    sample: bool = False,
 ) -> Figure:
     """Histogram of the simulated year-end base score, with the grade thresholds.
 
@@ -36,6 +38,10 @@ def plot_score_distribution(
         current: today's base score (marked), optional.
         max_score: the highest base score (the sum of the contract's KPI weights); the score
             axis ends half a point beyond it.
+        sample: the data is the generated sample: the chart carries 示例数据.
+
+    Scores are shown truncated to two decimals (:func:`~qyzj_analytics.formats.format_score`),
+    as everywhere else in the report.
     """
     values = np.asarray(scores, dtype=float)
     fig = make_figure(4.4)
@@ -59,7 +65,7 @@ def plot_score_distribution(
     if current is not None:
         ax.axvline(current, color="black", linestyle="--", linewidth=1.2)
         ax.annotate(
-            f"截至今日得分 {current:.1f}",
+            f"截至今日得分 {format_score(current)}",
             (current, 0.95),
             xycoords=("data", "axes fraction"),
             xytext=(-4, 0),
@@ -76,11 +82,13 @@ def plot_score_distribution(
     clean_axes(ax)
     p10, p50, p90 = quantiles(values)
     if p10 == p90:
-        title = f"年终基础分：所有 {len(values):,} 次模拟都是 {p50:.1f} 分（已无不确定性）"
+        title = (
+            f"年终基础分：所有 {len(values):,} 次模拟都是 {format_score(p50)} 分（已无不确定性）"
+        )
     else:
         title = (
-            f"年终基础分分布（{len(values):,} 次模拟）：中位数 {p50:.1f}，"
-            f"{QUANTILES[-1] - QUANTILES[0]:.0%} 的模拟在 {p10:.1f}–{p90:.1f} 之间"
+            f"年终基础分分布（{len(values):,} 次模拟）：中位数 {format_score(p50)}，"
+            f"{QUANTILES[-1] - QUANTILES[0]:.0%} 的模拟在 {format_score(p10)}–{format_score(p90)} 之间"
         )
     ax.set_title(
         title,
@@ -88,10 +96,10 @@ def plot_score_distribution(
         fontsize=13,
         pad=20,
     )
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_grade_probabilities(grades: pd.DataFrame) -> Figure:
+def plot_grade_probabilities(grades: pd.DataFrame, *, sample: bool = False) -> Figure:
     """Bars: the probability of each grade at year end.
 
     Args:
@@ -115,10 +123,12 @@ def plot_grade_probabilities(grades: pd.DataFrame) -> Figure:
         loc="left",
         fontsize=13,
     )
-    return fig
+    return mark_sample(fig, sample)
 
 
-def plot_payment_schedule(schedule: pd.DataFrame, full_subsidy: float | None = None) -> Figure:
+def plot_payment_schedule(
+    schedule: pd.DataFrame, full_subsidy: float | None = None, *, sample: bool = False
+) -> Figure:
     """Bars of the year's payments: three advances, then the subsidy with its P10–P90 range.
 
     Args:
@@ -194,4 +204,4 @@ def plot_payment_schedule(schedule: pd.DataFrame, full_subsidy: float | None = N
             color="#3b7a34",
         )
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
-    return fig
+    return mark_sample(fig, sample)

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from qyzj_analytics.formats import format_quantity
+from qyzj_analytics.formats import format_attainment, format_quantity
 from qyzj_analytics.reporting.charts.render import save_chart
 from qyzj_analytics.reporting.charts.style import (
     ACTUAL_COLOR,
@@ -24,6 +24,7 @@ from qyzj_analytics.reporting.charts.style import (
     format_months,
     format_thousands,
     make_figure,
+    mark_sample,
 )
 from qyzj_analytics.reporting.styles import STATUS_BY_ZH, STATUS_COLORS
 from qyzj_analytics.scoring.assessment import STATUS_ZH
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
+def plot_kpi_attainment(
+    kpi_table: pd.DataFrame, as_of: Any = None, *, sample: bool = False
+) -> Figure:
     """Horizontal bars of each KPI's attainment of its annual target, coloured by pace status.
 
     A black tick marks where the KPI should stand today (应达进度); the dashed line is the annual
@@ -41,6 +44,7 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     Args:
         kpi_table: :func:`qyzj_analytics.metrics.kpi_table`.
         as_of: the assessment date, shown in the title.
+        sample: the data is the generated sample: the chart carries 示例数据.
     """
     table = kpi_table.iloc[::-1]
     n = len(table)
@@ -69,7 +73,7 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
             )
             continue
         text = (
-            f"{row['完成率']:.0%}  ({format_quantity(row['实际'], row['单位'])}"
+            f"{format_attainment(row['完成率'])}  ({format_quantity(row['实际'], row['单位'])}"
             f" / {format_quantity(row['目标'], row['单位'])})"
         )
         ax.text(label_x, yi, text, va="center", fontsize=9)
@@ -86,13 +90,13 @@ def plot_kpi_attainment(kpi_table: pd.DataFrame, as_of: Any = None) -> Figure:
     handles.append(
         Line2D([], [], marker="|", linestyle="none", color="black", markersize=12, mew=2.4)
     )
-    labels = [*(STATUS_ZH[s] for s in statuses), "今天应达到的进度"]
+    labels = [*(STATUS_ZH[s] for s in statuses), "截至日应达到的进度"]
     fig.legend(
         handles, labels, loc="outside lower center", ncols=len(labels), frameon=False, fontsize=9
     )
     when = f"（截至 {as_of}）" if as_of else ""
     ax.set_title(f"各项指标完成情况{when}", loc="left", fontsize=13)
-    return fig
+    return mark_sample(fig, sample)
 
 
 def _draw_burnup(
@@ -146,6 +150,8 @@ def plot_burnup(
     unit: str = "",
     as_of: Any = None,
     band: pd.DataFrame | None = None,
+    *,
+    sample: bool = False,
 ) -> Figure:
     """Burn-up of one count KPI: cumulative actual by day against the even pace to the target.
 
@@ -156,6 +162,7 @@ def plot_burnup(
         unit: the KPI's unit, for the axis label.
         as_of: the assessment date (vertical line).
         band: optional forecast from as_of to year end (date, p10, p50, p90).
+        sample: the data is the generated sample: the chart carries 示例数据.
     """
     fig = make_figure(3.4, width=BURNUP_WIDTH_IN)
     # a fixed layout: this chart is drawn once per KPI and constrained layout's repeated text
@@ -171,7 +178,7 @@ def plot_burnup(
     )
     ax.set_ylabel(f"累计{unit}")
     ax.legend(loc="lower right", fontsize=9, frameon=False)
-    return fig
+    return mark_sample(fig, sample)
 
 
 def plot_burnup_grid(
@@ -180,18 +187,20 @@ def plot_burnup_grid(
     as_of: Any = None,
     bands: pd.DataFrame | None = None,
     columns: int = 3,
+    *,
+    sample: bool = False,
 ) -> Figure:
     """Small multiples: one burn-up per count KPI (``burnups`` is the long frame of
     :func:`qyzj_analytics.metrics.build_burnups`; ``bands`` the forecast frame with a ``kpi_id``
     column, optional). KPIs whose export is missing have no burn-up; with none left the figure
-    says so."""
+    says so. ``sample``: the data is the generated sample: the chart carries 示例数据."""
     ids = list(dict.fromkeys(burnups["kpi_id"]))
     when = f"（截至 {as_of}）" if as_of else ""
     if not ids:
         fig = make_figure(2.0)
         fig.text(0.5, 0.5, "没有可绘制的计数类指标（相关导出缺失）", ha="center", va="center")
         fig.suptitle(f"计数类指标累计进度{when}", x=0.01, ha="left", fontsize=13)
-        return fig
+        return mark_sample(fig, sample)
     rows = -(-len(ids) // columns)
     height = 2.6 * rows + 0.9
     fig = make_figure(height)
@@ -248,7 +257,7 @@ def plot_burnup_grid(
     fig.suptitle(
         f"计数类指标累计进度{when}", x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=13
     )
-    return fig
+    return mark_sample(fig, sample)
 
 
 def save_burnup_charts(
@@ -257,8 +266,11 @@ def save_burnup_charts(
     out_dir: Path | str,
     as_of: Any = None,
     bands: pd.DataFrame | None = None,
+    *,
+    sample: bool = False,
 ) -> list[Path]:
-    """Save one burn-up chart per KPI of ``burnups`` as ``burnup_<kpi_id>`` (PNG + SVG)."""
+    """Save one burn-up chart per KPI of ``burnups`` as ``burnup_<kpi_id>`` (PNG + SVG), each
+    marked 示例数据 when ``sample``."""
     written: list[Path] = []
     for kpi_id in dict.fromkeys(burnups["kpi_id"]):
         info = kpi_table.loc[kpi_id]
@@ -270,6 +282,7 @@ def save_burnup_charts(
             str(info["单位"]),
             as_of,
             band,
+            sample=sample,
         )
         written += save_chart(fig, f"burnup_{kpi_id}", out_dir)
     return written

@@ -44,6 +44,10 @@ ACTUAL_COLOR = "#1f4e79"
 PACE_COLOR = "#6d6d6d"
 BAND_COLOR = "#9ecae1"
 ATTAINMENT_CAP = 1.5  # bars beyond 150 % are cut and labelled with their value
+SAMPLE_MARK = "示例数据"  # drawn into every chart made from the generated sample
+SAMPLE_MARK_ID = "qyzj-sample-mark"  # the mark's group id in the SVG
+SAMPLE_MARK_COLOR = "#c00000"
+SAMPLE_STRIP_IN = 0.32  # the strip (inches) a constrained chart grows by to hold the mark
 
 
 def make_figure(height: float, width: float = WIDTH_IN) -> Figure:
@@ -55,6 +59,38 @@ def make_figure(height: float, width: float = WIDTH_IN) -> Figure:
     """
     setup_fonts()
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def mark_sample(fig: Figure, sample: bool) -> Figure:
+    """Draw 示例数据 at the figure's top right when ``sample`` (else leave the figure alone).
+
+    The mark is red text on a white box in a strip of its own, clear of bars, numbers, titles
+    and legends: a constrained-layout figure is made :data:`SAMPLE_STRIP_IN` taller and its
+    layout kept below the strip; a fixed-layout one (the burn-ups) has it in its top margin,
+    right of the left-aligned title. In SVG the text is a path in a group with id
+    :data:`SAMPLE_MARK_ID`, so a sample chart pasted anywhere still says it is not real.
+    """
+    if not sample:
+        return fig
+    engine = fig.get_layout_engine()
+    height = fig.get_figheight()
+    if engine is not None:  # constrained: grow the figure and keep the layout below the strip
+        fig.set_figheight(height + SAMPLE_STRIP_IN)
+        engine.set(rect=(0, 0, 1, height / (height + SAMPLE_STRIP_IN)))
+        height += SAMPLE_STRIP_IN
+    fig.text(
+        0.995,
+        1 - 0.03 / height,
+        SAMPLE_MARK,
+        ha="right",
+        va="top",
+        fontsize=11,
+        fontweight="bold",
+        color=SAMPLE_MARK_COLOR,
+        gid=SAMPLE_MARK_ID,
+        bbox={"boxstyle": "square,pad=0.2", "facecolor": "white", "edgecolor": SAMPLE_MARK_COLOR},
+    )
+    return fig
 
 
 def label_bar_tops(ax: Any, x: Iterable[float], tops: Iterable[float]) -> None:

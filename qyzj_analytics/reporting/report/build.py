@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.outputs import ensure_writable, writing_to
-from qyzj_analytics.reporting.report.cover import cover_cell
+from qyzj_analytics.reporting.report.cover import cover_cell, summary_cell
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, load_timings, save_timings
 from qyzj_analytics.reporting.report.lock import lock_quarter
 from qyzj_analytics.reporting.report.options import (
@@ -77,7 +77,12 @@ def _run_report(args: argparse.Namespace, run: RunRecord) -> int:
         raise UsageError(f"--draws 应为正整数，收到 {args.draws}")
     if not args.raw.is_dir():
         raise UsageError(f"原始数据文件夹不存在: {args.raw}")
+    from qyzj_analytics.forecast.planning import load_planning
+    from qyzj_analytics.reporting.report.pdf import find_browser
+
+    browser = find_browser(args.browser) if args.pdf else None  # before anything is rendered
     contract = load_contract(args.config)
+    load_planning(args.planning)  # a bad planning file stops before any work
     quarter, as_of = resolve_quarter(args.quarter, contract, dt.date.today())
     check_report_folders(args.raw, args.out, quarter)
     options = ReportOptions(
@@ -89,6 +94,9 @@ def _run_report(args: argparse.Namespace, run: RunRecord) -> int:
         draws=args.draws,
         seed=args.seed,
         notebooks_dir=args.notebooks.resolve() if args.notebooks else None,
+        plan_probability=args.plan_probability,
+        planning=args.planning.resolve() if args.planning else None,
+        browser=browser,
     )
     run.known(quarter, as_of, options.out_dir)
     with writing_to(options.out_dir):
@@ -123,7 +131,9 @@ def find_notebooks(folder: Path | None = None) -> list[Path]:
     folder = default_notebooks() if folder is None else folder
     found = sorted(folder.glob(NOTEBOOK_PATTERN)) if folder.is_dir() else []
     if not found:
-        raise UsageError(f"在 {folder} 中没有找到以数字开头的 notebook（如 01_data_quality.ipynb）")
+        raise UsageError(
+            f"在 {folder} 中没有找到以数字开头的 notebook（如 02_kpi_attainment.ipynb）"
+        )
     return found
 
 
@@ -175,7 +185,8 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
                 )
             log("[report] 合并 notebook 并渲染 HTML…")
             merged = merge_notebooks(
-                cover_cell(options, contract, metrics), [r.output for r in runs]
+                [cover_cell(options, contract, metrics), summary_cell(metrics)],
+                [r.output for r in runs],
             )
             merged.metadata["title"] = f"{contract.name} {options.quarter} 季度运营分析报告"
             page = render_html(merged, staging, sample=options.is_sample)
@@ -187,6 +198,8 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
                     "报告 HTML 含有脚本或外部资源，未发布: " + "; ".join(problems[:5])
                 )
             (staging / "report.html").write_text(page, encoding="utf-8")
+            if options.browser is not None:
+                write_pdf(options.browser, staging)
             write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
             write_word(staging, options, contract, metrics)
             write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
@@ -218,6 +231,16 @@ def write_word(staging: Path, options: ReportOptions, contract: Contract, metric
     return path
 
 
+def write_pdf(browser: Path, staging: Path) -> Path:
+    """Print ``staging/report.html`` to ``staging/report.pdf`` (A4, published with the rest)."""
+    from qyzj_analytics.reporting.report.pdf import print_pdf
+
+    started = time.perf_counter()
+    pdf = print_pdf(browser, staging / "report.html", staging / "report.pdf")
+    log(f"[report] PDF {pdf.name}（{browser.name}），用时 {time.perf_counter() - started:.1f} s")
+    return pdf
+
+
 def check_charts(charts: Path) -> None:
     """Warn (stderr) when the notebooks wrote no chart, or a chart lacks its PNG or SVG."""
     pngs = {p.stem for p in charts.rglob("*.png")}
@@ -234,6 +257,7 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
     Raises:
         DataError: the exports cannot be used.
     """
+    from qyzj_analytics.forecast.planning import load_planning
     from qyzj_analytics.reporting.archive.summary import add_quarter_change
     from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
 
@@ -245,6 +269,8 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
         forecast=True,
         draws=options.draws,
         seed=options.seed,
+        plan_probability=options.plan_probability,
+        planning=load_planning(options.planning),
     )
     metrics = add_quarter_change(metrics, options, contract)  # 较上季度 in the KPI table
     save_metrics(metrics, cache)

@@ -7,7 +7,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import parse_quarter
-from qyzj_analytics.formats import format_share
+from qyzj_analytics.formats import format_score, format_share
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -50,7 +50,10 @@ def forecast_draws(metrics: Metrics) -> int | None:
 def grade_outlook(metrics: Metrics) -> tuple[str, str]:
     """Current grade and the most likely year-end grade with its probability, as cover text."""
     score = metrics.score
-    current = f"{score['grade_name']}（基础分 {score['base']:.2f}，奖励分 {score['bonus']:g}）"
+    current = (
+        f"{score['grade_name']}（基础分 {format_score(score['base'])}，"
+        f"奖励分 {format_score(score['bonus'])}）"
+    )
     if score.get("missing_exports"):
         current += "；因缺少导出，得分与档次只是下限"
     grades = grade_probabilities(metrics)
@@ -120,3 +123,14 @@ def cover_cell(options: ReportOptions, contract: Contract, metrics: Metrics) -> 
         "</section>",
     ]
     return nbformat.v4.new_markdown_cell("\n".join(parts))
+
+
+def summary_cell(metrics: Metrics) -> NotebookNode:
+    """The 摘要 after the cover, as a markdown cell (:func:`~qyzj_analytics.reporting.summary.describe_summary`)."""
+    import nbformat
+
+    from qyzj_analytics.reporting.summary import describe_summary
+
+    cell = nbformat.v4.new_markdown_cell(describe_summary(metrics))
+    cell.metadata["tags"] = ["qyzj-summary"]
+    return cell

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import latest_ended_quarter, parse_quarter, quarter_end
 from qyzj_analytics.errors import QyzjError, UsageError
-from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
+from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, TARGET_PROBABILITY
 from qyzj_analytics.ingest.discover import is_sample_folder
 from qyzj_analytics.outputs import check_out_dir, is_within
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qyzj_analytics.contract.model import Contract
 
 EXIT_NOTEBOOK = 4
+BROWSER_ENV = "QYZJ_BROWSER"  # the browser --pdf prints with
 EXIT_LOCKED = 5
 
 
@@ -55,6 +56,38 @@ def positive_int(text: str) -> int:
     return value
 
 
+def probability(text: str) -> float:
+    """An argparse type: a probability above 0 and at most 1 (``0.9`` or ``90%``).
+
+    >>> probability("0.8"), probability("95%")
+    (0.8, 0.95)
+    """
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"应为 0 到 1 之间的概率（如 0.9 或 90%），收到 {text!r}")
+    return value
+
+
+def add_plan_arguments(p: argparse.ArgumentParser) -> None:
+    """``--plan-probability`` and ``--planning``: the action planner's target and planning file
+    (shared by ``qyzj forecast`` and ``qyzj report``)."""
+    p.add_argument(
+        "--plan-probability",
+        type=probability,
+        default=TARGET_PROBABILITY,
+        help=f"行动建议的目标把握：以此概率可达到的最好档次（默认 {TARGET_PROBABILITY:g}）",
+    )
+    p.add_argument(
+        "--planning",
+        type=Path,
+        help="规划文件 YAML：各项措施的上限与工作量权重（默认内置 forecast/planning.yaml）",
+    )
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What one ``qyzj report`` run renders, and where."""
@@ -67,6 +100,9 @@ class ReportOptions:
     draws: int = DEFAULT_DRAWS
     seed: int = DEFAULT_SEED
     notebooks_dir: Path | None = None  # None: the checkout's notebooks/, else the packaged copy
+    plan_probability: float = TARGET_PROBABILITY
+    planning: Path | None = None  # None: the bundled planning.yaml
+    browser: Path | None = None  # set: also print report.pdf with this browser
 
     @property
     def is_sample(self) -> bool:
@@ -80,7 +116,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "report",
         help="生成季度报告（HTML + 图表 + KPI 表格）",
         description=(
-            "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html、charts/、"
+            "执行 notebooks/ 中的分析 notebook，生成 reports/<季度>/report.html（--pdf 时另有 report.pdf）、charts/、"
             "kpi_<季度>.xlsx 与 notebooks/。退出码：0 成功，2 参数错误，3 输入数据有问题或输出"
             "文件夹无法写入，4 某个 notebook 运行失败或旧报告的文件被占用、无法替换，"
             "5 同一季度的报告正在由另一次运行生成。"
@@ -111,6 +147,21 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
             "notebook 文件夹（默认项目的 notebooks/，安装的包则用包内附带的同一批 notebook；"
             "执行其中以数字开头的 .ipynb）"
         ),
+    )
+    add_plan_arguments(p)
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help=(
+            "同时用无界面的 Chromium / Chrome / Edge 把报告打印为 A4 的 report.pdf；"
+            f"找不到浏览器时不生成任何文件并以退出码 2 结束（可用 --browser 或环境变量 {BROWSER_ENV} 指定）"
+        ),
+    )
+    p.add_argument(
+        "--browser",
+        type=Path,
+        default=None,
+        help=f"--pdf 使用的浏览器程序（默认依次找环境变量 {BROWSER_ENV}、常见安装位置）",
     )
     p.add_argument(
         "--notify",

@@ -8,7 +8,9 @@ is rendered.
 
 from __future__ import annotations
 
+import html
 import importlib.resources
+import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,6 +27,10 @@ CSP = (
 TEMPLATES_PACKAGE = "qyzj_analytics.reporting.report"
 CSS_FILE = "report.css"
 TEMPLATE_FILE = "report.html.j2"
+LONG_CELL = 8  # a table cell with more characters than this may wrap when the table is too wide
+_PLAIN_TD_RE = re.compile(r"<td([^>]*)>([^<]*)</td>")
+IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "image/gif")
+NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
 
 
 def read_template(name: str) -> str:
@@ -33,16 +39,50 @@ def read_template(name: str) -> str:
     return (folder / name).read_text(encoding="utf-8")
 
 
-def merge_notebooks(cover: NotebookNode, executed: Sequence[Path]) -> NotebookNode:
-    """One notebook: the cover, then every executed notebook's cells in order.
+def heading_of(source: str) -> str | None:
+    r"""The text of the last Markdown heading in ``source`` (None without one).
+
+    >>> heading_of("# KPI 达成情况\n\n正文\n## 红绿灯图")
+    '红绿灯图'
+    """
+    found = [line.lstrip("#").strip() for line in source.splitlines() if line.startswith("#")]
+    return found[-1] if found else None
+
+
+def add_alt_texts(nb: NotebookNode) -> None:
+    """Give every image output without one a Chinese alt text: 图表：<the heading above it>."""
+    heading = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = heading_of(cell.source) or heading
+            continue
+        for output in cell.get("outputs", []):
+            images = [m for m in IMAGE_TYPES if m in output.get("data", {})]
+            if not images:
+                continue
+            meta = output.setdefault("metadata", {})
+            for mime in images:
+                entry = meta.setdefault(mime, {})
+                if not isinstance(entry, dict):
+                    continue
+                if not entry.get("alt"):
+                    entry["alt"] = meta.get("alt") or (f"图表：{heading}" if heading else "图表")
+
+
+def merge_notebooks(
+    cover: NotebookNode | Sequence[NotebookNode], executed: Sequence[Path]
+) -> NotebookNode:
+    """One notebook: the cover (one cell, or the front cells: cover, 摘要), then every executed
+    notebook's cells in order.
 
     Parameter cells are dropped, and so are stderr stream outputs (warnings belong in the
-    executed notebooks, not in the bureau's report). Cell ids are made unique.
+    executed notebooks, not in the bureau's report). Every image gets a Chinese alt text
+    (:func:`add_alt_texts`). Cell ids are made unique.
     """
     import nbformat
 
     merged = nbformat.v4.new_notebook()
-    merged.cells.append(cover)
+    merged.cells.extend([cover] if isinstance(cover, dict) else list(cover))
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         if "kernelspec" not in merged.metadata and "kernelspec" in nb.metadata:
@@ -62,6 +102,7 @@ def merge_notebooks(cover: NotebookNode, executed: Sequence[Path]) -> NotebookNo
             merged.cells.append(cell)
     for i, cell in enumerate(merged.cells):
         cell["id"] = f"c{i:04d}"
+    add_alt_texts(merged)
     return merged
 
 
@@ -98,7 +139,30 @@ def render_html(nb: NotebookNode, folder: Path, sample: bool) -> str:
         "qyzj": {"sample": sample, "css": read_template(CSS_FILE), "csp": CSP},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = body.replace(f'alt="{NBCONVERT_DEFAULT_ALT}"', 'alt="图表"')  # an image of markdown
+    body = mark_long_cells(body)
     return body.replace('<html lang="zh">', '<html lang="zh-CN">', 1)
+
+
+def mark_long_cells(page: str) -> str:
+    """Add ``class="qyzj-long"`` to plain table cells longer than :data:`LONG_CELL` characters:
+    the CSS lets only those wrap, so 单位 or 已达标 never breaks inside a word.
+
+    >>> mark_long_cells('<td class="data">已达标</td><td>' + "说明" * 5 + "</td>")
+    '<td class="data">已达标</td><td class="qyzj-long">说明说明说明说明说明</td>'
+    """
+
+    def mark(m: re.Match[str]) -> str:
+        attrs, text = m.group(1), m.group(2)
+        if len(html.unescape(text).strip()) <= LONG_CELL:
+            return m.group(0)
+        if 'class="' in attrs:
+            attrs = attrs.replace('class="', 'class="qyzj-long ', 1)
+        else:
+            attrs = f'{attrs} class="qyzj-long"'
+        return f"<td{attrs}>{text}</td>"
+
+    return _PLAIN_TD_RE.sub(mark, page)
 
 
 class _ResourceScanner(HTMLParser):

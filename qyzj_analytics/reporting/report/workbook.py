@@ -1,6 +1,10 @@
 """The KPI workbook (``kpi_<quarter>.xlsx``): aggregates only, every text cell neutralised.
 
-The one place of the report that knows xlsx number formats.
+The one place of the report that knows xlsx number formats; they follow the rules of
+:mod:`qyzj_analytics.formats` so a figure reads the same here as in the HTML and the Word file:
+whole numbers ``#,##0``, other counts ``#,##0.0``, shares ``0.0%``, 完成率 ``0%``, scores ``0.00``
+holding the truncated value (:func:`~qyzj_analytics.formats.truncate_score`). Every sheet prints
+landscape on A4, one page wide, its header row repeated, with an autofilter and frozen panes.
 """
 
 from __future__ import annotations
@@ -10,7 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qyzj_analytics.formats import SHARE_UNIT, format_quantity, format_ratio
+from qyzj_analytics.formats import (
+    ATTAINMENT_DECIMALS,
+    SCORE_DECIMALS,
+    SHARE_DECIMALS,
+    SHARE_UNIT,
+    format_quantity,
+    format_ratio,
+    quantity_decimals,
+    truncate_score,
+)
 from qyzj_analytics.reporting.report.cover import forecast_draws, grade_probabilities
 
 if TYPE_CHECKING:
@@ -46,8 +59,31 @@ def neutralize_cell(value: Any) -> Any:
     return value
 
 
-def _number_format(unit: str) -> str:
-    return "0.0%" if unit == SHARE_UNIT else "#,##0.##"
+def percent_format(decimals: int) -> str:
+    """The xlsx format of a percentage with ``decimals`` places.
+
+    >>> percent_format(0), percent_format(1)
+    ('0%', '0.0%')
+    """
+    return f"0{'.' + '0' * decimals if decimals else ''}%"
+
+
+WHOLE_FORMAT = "#,##0"
+SCORE_FORMAT = "0." + "0" * SCORE_DECIMALS
+ATTAINMENT_FORMAT = percent_format(ATTAINMENT_DECIMALS)
+
+
+def quantity_format(value: float | None, unit: str) -> str:
+    """The xlsx format of a KPI value, as :func:`~qyzj_analytics.formats.format_quantity` shows it.
+
+    >>> quantity_format(1944.0, "家次"), quantity_format(1944.3, "家次"), quantity_format(0.8, "比例")
+    ('#,##0', '#,##0.0', '0.0%')
+    """
+    if unit == SHARE_UNIT:
+        return percent_format(SHARE_DECIMALS)
+    if value is None or quantity_decimals(value, unit) == 0:
+        return WHOLE_FORMAT
+    return "#,##0.0"
 
 
 def _float(value: Any) -> float | None:
@@ -98,6 +134,23 @@ class _Sheet:
                 start_row=title_row, start_column=1, end_row=title_row, end_column=len(columns)
             )
         self.ws.freeze_panes = self.ws.cell(row=row + 1, column=1)
+        self.header_row, self.width = row, len(columns)
+
+    def finish(self, last_row: int) -> None:
+        """Autofilter over the table (header to ``last_row``) and print setup: A4 landscape,
+        one page wide, the header row repeated on every page."""
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.properties import PageSetupProperties
+
+        ws, head = self.ws, self.header_row
+        ws.auto_filter.ref = f"A{head}:{get_column_letter(self.width)}{max(last_row, head)}"
+        ws.print_title_rows = f"{head}:{head}"
+        ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.print_options.horizontalCentered = True
 
 
 def write_kpi_xlsx(
@@ -140,25 +193,24 @@ def write_kpi_xlsx(
     row = 5
     for i, (kpi_id, k) in enumerate(table.iterrows(), start=1):
         unit = str(k["单位"])
-        fmt = _number_format(unit)
         values: list[tuple[Any, str | None]] = [
             (i, "0"),
             (str(k["指标"]), None),
             (specs[kpi_id].source if kpi_id in specs else "", None),
             (unit, None),
-            (_float(k["实际"]), fmt),
-            (_float(k["目标"]), fmt),
-            (_float(k["完成率"]), "0.0%"),
-            (_float(k["应达进度"]), fmt),
+            *((_float(k[c]), quantity_format(_float(k[c]), unit)) for c in ("实际", "目标")),
+            (_float(k["完成率"]), ATTAINMENT_FORMAT),
+            (_float(k["应达进度"]), quantity_format(_float(k["应达进度"]), unit)),
             (str(k["状态"]), None),
             (_float(k["权重"]), "0.00"),
-            (_float(k["得分"]), "0.00"),
+            (truncate_score(_float(k["得分"])), SCORE_FORMAT),
         ]
         for c in fcols:
             value = forecast.at[kpi_id, c] if kpi_id in forecast.index else None
             if c == "还需单位":
                 values.append((None if value is None else str(value), None))
             else:
+                fmt = quantity_format(_float(value), unit)
                 values.append((_float(value), {"达标概率": "0%", "每周还需": "0.0"}.get(c, fmt)))
         for col, (value, number_format) in enumerate(values, start=1):
             sheet.put(row, col, value, number_format, box=True)
@@ -168,9 +220,10 @@ def write_kpi_xlsx(
             status.fill = PatternFill("solid", fgColor=colour)
         status.alignment = Alignment(horizontal="center")
         row += 1
+    sheet.finish(row - 1)  # the filter leaves the total row out
     sheet.put(row, 2, "合计", box=True).font = bold
     sheet.put(row, 10, float(table["权重"].sum()), "0.00", box=True).font = bold
-    sheet.put(row, 11, float(metrics.score["base"]), "0.00", box=True).font = bold
+    sheet.put(row, 11, truncate_score(metrics.score["base"]), SCORE_FORMAT, box=True).font = bold
     at_risk = format_ratio(contract.at_risk_ratio)
     sheet.put(
         row + 2,
@@ -195,8 +248,22 @@ def write_kpi_xlsx(
     full = format_quantity(contract.full_score, "分")
     bonus_kpi = contract.kpi(contract.bonus_kpi).name
     lines: list[tuple[str, Any, str | None, Any, Any, str]] = [
-        ("基础分", float(score["base"]), "0.00", None, None, f"各项 KPI 得分之和（0–{full}）"),
-        ("奖励分", float(score["bonus"]), "0.00", None, None, f"获奖与超额{bonus_kpi}，不改变档次"),
+        (
+            "基础分",
+            truncate_score(score["base"]),
+            SCORE_FORMAT,
+            None,
+            None,
+            f"各项 KPI 得分之和（0–{full}）",
+        ),
+        (
+            "奖励分",
+            truncate_score(score["bonus"]),
+            SCORE_FORMAT,
+            None,
+            None,
+            f"获奖与超额{bonus_kpi}，不改变档次",
+        ),
         ("当前档次", score["grade_name"], None, None, None, str(score["renewal"])),
     ]
     draws = forecast_draws(metrics)
@@ -213,6 +280,7 @@ def write_kpi_xlsx(
         sheet.put(r, 3, _float(low), fmt, box=True)
         sheet.put(r, 4, _float(high), fmt, box=True)
         sheet.put(r, 5, note, box=True)
+    sheet.finish(4 + len(lines))
 
     # Quality sheet: per table (file names are left out)
     sheet = _Sheet(wb.create_sheet("数据质量"), f"{contract.name} — 导出数据质量（行数）", subtitle)
@@ -225,7 +293,8 @@ def write_kpi_xlsx(
     for r, (name, counts) in enumerate(per_table.iterrows(), start=5):
         sheet.put(r, 1, str(name), box=True)
         for c, key in enumerate(numbers, start=2):
-            sheet.put(r, c, int(counts[key]), "#,##0", box=True)
+            sheet.put(r, c, int(counts[key]), WHOLE_FORMAT, box=True)
+    sheet.finish(4 + len(per_table))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

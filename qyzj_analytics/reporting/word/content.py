@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from qyzj_analytics.dates.periods import parse_quarter
-from qyzj_analytics.formats import SHARE_UNIT, format_quantity, format_ratio
+from qyzj_analytics.formats import (
+    SHARE_UNIT,
+    format_attainment,
+    format_quantity,
+    format_ratio,
+    format_score,
+)
 from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
@@ -27,15 +32,6 @@ LAGGING = (STATUS_ZH["behind"], STATUS_ZH["at_risk"])
 READ_STATUS = "已读取"
 NUMERALS = "一二三四"
 UNIT_SHOWN = {"月": "个月"}  # "12月" would read as December
-
-
-def truncate_score(value: float) -> str:
-    """A score cut (not rounded) to two decimals, so 89.999 never shows as 90.00.
-
-    >>> truncate_score(89.999), truncate_score(77.263412518), truncate_score(1.0)
-    ('89.99', '77.26', '1.00')
-    """
-    return str(Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
 
 
 def chinese_date(day: dt.date) -> str:
@@ -90,8 +86,8 @@ def overview(metrics: Metrics) -> list[str]:
     """一、总体情况: grade to date, headline counts, the data sources."""
     score = metrics.score
     grade = (
-        f"截至{chinese_date(metrics.as_of)}，按合同考核办法测算，基础分{truncate_score(score['base'])}分、"
-        f"奖励分{truncate_score(score['bonus'])}分，当前考核档次为{score['grade_name']}。"
+        f"截至{chinese_date(metrics.as_of)}，按合同考核办法测算，基础分{format_score(score['base'])}分、"
+        f"奖励分{format_score(score['bonus'])}分，当前考核档次为{score['grade_name']}。"
     )
     if score.get("missing_exports"):
         grade += "因部分数据尚未导出，上述得分与档次为下限。"
@@ -159,7 +155,7 @@ def kpi_rows(table: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
                 str(k["指标"]),
                 quantity(float(k["目标"]), unit),
                 STATUS_ZH["missing"] if missing else quantity(float(k["实际"]), unit),
-                "" if math.isnan(k["完成率"]) else f"{k['完成率']:.0%}",
+                format_attainment(k["完成率"]),
                 str(k["状态"]),
             )
         )
@@ -177,7 +173,7 @@ def kpi_progress(metrics: Metrics, kpi_id: str) -> str:
         return f"{k['指标']}：{STATUS_ZH['missing']}，暂无统计。"
     return (
         f"开展{k['指标']}{quantity(k['实际'], unit)}，"
-        f"完成年度目标{quantity(k['目标'], unit)}的{k['完成率']:.0%}"
+        f"完成年度目标{quantity(k['目标'], unit)}的{format_attainment(k['完成率'])}"
     )
 
 
