@@ -61,6 +61,9 @@ def test_change_column_states_actual_and_attainment() -> None:
     assert texts == ["实际 +500，完成率 +25.0 个百分点"]
     texts = summary.change_column(_table(800.0, 0.4), previous, summary.RECOMPUTED)
     assert texts == ["实际 -100，完成率 -5.0 个百分点（按当前数据重算）"]
+    assert summary.change_column(_table(900.0, 0.4499), previous, "") == [
+        "实际 +0，完成率 +0.0 个百分点"  # never "-0.0"
+    ]
     assert summary.change_column(_table(1.0, 0.1), None, summary.FIRST_QUARTER) == [
         "首个季度，无上季度报告"
     ]

@@ -153,7 +153,7 @@ def _change(now: Any, before: Any, unit: str, share: bool) -> str:
         return "—"
     delta = float(now) - float(before)
     if share:
-        return f"{delta * 100:+.1f} 个百分点"
+        return f"{round(delta * 100, 1) + 0.0:+.1f} 个百分点"  # + 0.0: never "-0.0"
     text = format_quantity(abs(delta), unit)
     return ("+" if delta >= 0 else "-") + text
 
