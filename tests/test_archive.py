@@ -206,3 +206,20 @@ def test_three_quarters_give_an_index_and_the_change(tmp_path: Path) -> None:
     assert page.count("<td>成功</td>") == 3
     report = (out / "2025Q3" / "report.html").read_text(encoding="utf-8")
     assert "较上季度" in report and "完成率 +" in report and summary.RECOMPUTED not in report
+
+
+def test_concurrent_runs_each_leave_one_whole_line(tmp_path: Path) -> None:
+    import threading
+
+    def log(n: int) -> None:
+        runs.log_run(tmp_path, {"quarter": f"2025Q{n % 4 + 1}", "exit_code": 0, "n": n})
+
+    threads = [threading.Thread(target=log, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = (tmp_path / runs.RUNS_NAME).read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["n"] for line in lines) == list(range(8))
+    assert (tmp_path / "index.html").read_text(encoding="utf-8").endswith("</html>\n")
+    assert not list(tmp_path.glob(".index.html.*"))  # no temporary file left
