@@ -290,7 +290,8 @@ def test_bad_data_exits_3_and_publishes_nothing(tmp_path: Path) -> None:
     code, err = report_main([*argv, "--notebooks", str(notebooks)])
     assert code == 3, err
     assert "坏表.csv" in err
-    assert sorted(p.name for p in out.iterdir()) == [f".{QUARTER}.lock"]
+    archive = [".reports.lock", "index.html", "runs.jsonl"]  # the run is logged and indexed
+    assert sorted(p.name for p in out.iterdir()) == sorted([f".{QUARTER}.lock", *archive])
 
 
 def test_a_held_lock_makes_a_second_run_refuse(tmp_path: Path) -> None:
@@ -364,7 +365,9 @@ def test_sample_report_has_every_output(sample) -> None:
     with zipfile.ZipFile(word) as z:
         assert "示例数据" in z.read("word/header1.xml").decode("utf-8")
         assert "kpi_attainment" not in z.read("word/document.xml").decode("utf-8")
-    assert sorted(p.name for p in sample.out.iterdir() if not p.name.startswith(".")) == [QUARTER]
+    shown = sorted(p.name for p in sample.out.iterdir() if not p.name.startswith("."))
+    assert shown == [QUARTER, "index.html", "runs.jsonl"]  # + the archive index and run log
+    assert (folder / "summary.json").is_file()
 
 
 @pytest.mark.slow

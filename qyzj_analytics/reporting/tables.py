@@ -63,6 +63,12 @@ def kpi_table(assessment: Assessment) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("id")
 
 
+def with_quarter_change(table: pd.DataFrame, changes: list[str]) -> pd.DataFrame:
+    """``table`` with a ``较上季度`` column (text per KPI: the change of 实际 and 完成率 since the
+    previous quarter's report, or why there is none), so the KPI table shows it."""
+    return table.assign(较上季度=pd.Series(changes, index=table.index, dtype="str"))
+
+
 def expected_share(k: KpiResult) -> float:
     """Where a KPI should stand today as a share of its annual target (NaN when missing)."""
     if k.expected_to_date is None:

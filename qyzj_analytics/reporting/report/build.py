@@ -48,6 +48,7 @@ from qyzj_analytics.reporting.report.workbook import write_kpi_xlsx
 
 if TYPE_CHECKING:
     from qyzj_analytics.contract.model import Contract
+    from qyzj_analytics.reporting.archive.runs import RunRecord
     from qyzj_analytics.reporting.bundle import Metrics
 
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
@@ -63,6 +64,13 @@ def run_report(args: argparse.Namespace) -> int:
         NotebookFailed: a notebook failed (exit 4).
         ReportLocked: another run holds the quarter's lock (exit 5).
     """
+    from qyzj_analytics.reporting.archive.runs import record_run
+
+    return record_run(args, _run_report)  # run log, reports/index.html, --notify
+
+
+def _run_report(args: argparse.Namespace, run: RunRecord) -> int:
+    """:func:`run_report` itself; ``run`` learns the quarter and the output folder."""
     from qyzj_analytics.contract.model import load_contract
 
     if args.draws <= 0:
@@ -90,6 +98,7 @@ def run_report(args: argparse.Namespace) -> int:
         planning=args.planning.resolve() if args.planning else None,
         browser=browser,
     )
+    run.known(quarter, as_of, options.out_dir)
     with writing_to(options.out_dir):
         target = build_report(options, contract)
     print(f"报告已生成: {display_path(target / 'report.html')}")
@@ -141,6 +150,7 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
         ReportLocked: another run holds the quarter's lock.
     """
     from qyzj_analytics.ingest.pipeline import require_exports  # (pandas: only when running)
+    from qyzj_analytics.reporting.archive.summary import write_summary
 
     require_exports(options.raw_dir)  # no export at all: exit 3 before anything is written
     notebooks = find_notebooks(options.notebooks_dir)
@@ -192,6 +202,7 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
                 write_pdf(options.browser, staging)
             write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
             write_word(staging, options, contract, metrics)
+            write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
             check_charts(charts)
             publish(staging, target)
             save_timings(out_dir, runs)
@@ -247,6 +258,7 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
         DataError: the exports cannot be used.
     """
     from qyzj_analytics.forecast.planning import load_planning
+    from qyzj_analytics.reporting.archive.summary import add_quarter_change
     from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
 
     metrics = build_metrics(
@@ -260,6 +272,7 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
         plan_probability=options.plan_probability,
         planning=load_planning(options.planning),
     )
+    metrics = add_quarter_change(metrics, options, contract)  # 较上季度 in the KPI table
     save_metrics(metrics, cache)
     return metrics
 

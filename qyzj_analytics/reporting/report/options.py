@@ -163,6 +163,12 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help=f"--pdf 使用的浏览器程序（默认依次找环境变量 {BROWSER_ENV}、常见安装位置）",
     )
+    p.add_argument(
+        "--notify",
+        type=Path,
+        default=None,
+        help="通知配置 YAML（邮件 smtp 和/或群机器人 webhook）：成功或失败后各发一次通知",
+    )
     return p
 
 
