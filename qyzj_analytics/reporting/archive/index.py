@@ -134,7 +134,8 @@ def trend_svg(quarters: list[tuple[str, dict[str, Any] | None]]) -> str:
                 f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">100%</text>'
             )
         top_label = "100" if i == 0 else f"{scale:.0%}"
-        parts.append(f'<text x="{left - 6}" y="{y0 + 10}" text-anchor="end">{top_label}</text>')
+        if i == 0 or scale >= 1.15:  # else it would sit on the 100% line's label
+            parts.append(f'<text x="{left - 6}" y="{y0 + 10}" text-anchor="end">{top_label}</text>')
         parts.append(f'<text x="{left - 6}" y="{y0 + panel - 20}" text-anchor="end">0</text>')
     plotted = [(name, values, 0, 100.0) for name, values, _ in series]
     plotted += [(name, values, 1, top) for name, values in kpi_series]
