@@ -43,7 +43,10 @@ def write_xlsx(path: Path, n_rows: int, n_cols: int = 10) -> Path:
     sheet.append([f"字段{c}" for c in range(n_cols)])
     for r in range(n_rows):
         sheet.append(
-            [f"企业{r % 997}" if c % 3 == 0 else (r * 7 + c if c % 3 == 1 else r / 8) for c in range(n_cols)]
+            [
+                f"企业{r % 997}" if c % 3 == 0 else (r * 7 + c if c % 3 == 1 else r / 8)
+                for c in range(n_cols)
+            ]
         )
     book.save(path)
     return path
@@ -53,7 +56,8 @@ def write_xls(path: Path, n_rows: int, n_cols: int = 5) -> Path:
     """The same kind of sheet as BIFF8."""
     rows: list[list[object]] = [[f"字段{c}" for c in range(n_cols)]]
     rows += [
-        [f"企业{r % 997}" if c % 2 == 0 else r * 7 + c for c in range(n_cols)] for r in range(n_rows)
+        [f"企业{r % 997}" if c % 2 == 0 else r * 7 + c for c in range(n_cols)]
+        for r in range(n_rows)
     ]
     return write_table_xls(path, rows)
 
@@ -65,7 +69,9 @@ def read_calamine(data: Path | bytes) -> int:
     fh = io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")
     with fh:
         book = CalamineWorkbook.from_filelike(fh)
-        grids = [book.get_sheet_by_name(s).to_python(skip_empty_area=False) for s in book.sheet_names]
+        grids = [
+            book.get_sheet_by_name(s).to_python(skip_empty_area=False) for s in book.sheet_names
+        ]
     return sum(len(g) for g in grids)
 
 
