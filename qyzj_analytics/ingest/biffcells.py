@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.ingest.biffrecords import read_u16 as _u16
+from qyzj_analytics.ingest.biffrecords import record_heads, records
 from qyzj_analytics.ingest.sheetcells import Marks
 
 ERROR_CODES = {
@@ -30,9 +32,12 @@ _LABELSST, _MULRK, _FORMULA, _RSTRING = 0x00FD, 0x00BD, 0x0006, 0x00D6
 _MIN_LEN = {_NUMBER: 14, _LABEL: 9, _BOOLERR: 8, _RK: 10, _LABELSST: 10, _MULRK: 6}
 _MIN_LEN.update({_FORMULA: 20, _RSTRING: 9, _STRING: 4})
 _WATCHED = {*_MIN_LEN, 0x0200, 0x00E5}
-_WATCHED_IDS = np.array(sorted(_WATCHED))
-_CELL_IDS = np.array(sorted(set(_MIN_LEN) - {_STRING}))
-_HEAD = struct.Struct("<HH")
+_IS_WATCHED = np.zeros(1 << 16, bool)  # by record id
+_IS_WATCHED[list(_WATCHED)] = True
+_IS_CELL = np.zeros(1 << 16, bool)
+_IS_CELL[list(set(_MIN_LEN) - {_STRING})] = True
+_MIN_LEN_OF = np.zeros(1 << 16, np.int64)
+_MIN_LEN_OF[list(_MIN_LEN)] = list(_MIN_LEN.values())
 ROW_GAP = 1000  # empty rows that set a far cell apart from the data block
 COL_GAP = 50  # empty columns that do
 
@@ -71,7 +76,7 @@ def scan_cells(stream: bytes, offset: int, where: Location) -> SheetCells:
     a = np.frombuffer(stream, np.uint8)
     ids = _u16(a, heads)
     sizes = _u16(a, heads + 2)
-    watched = np.isin(ids, _WATCHED_IDS)
+    watched = _IS_WATCHED[ids]
     heads, ids, sizes = heads[watched], ids[watched], sizes[watched]
     starts = heads + 4
     if not _plain(a, ids, starts, sizes):
@@ -93,7 +98,7 @@ def scan_cells(stream: bytes, offset: int, where: Location) -> SheetCells:
     found.followers = dict(
         zip(starts[last_formula[follows]].tolist(), starts[follows].tolist(), strict=True)
     )
-    cell = np.isin(ids, _CELL_IDS)
+    cell = _IS_CELL[ids]
     ids, starts, sizes = ids[cell], starts[cell], sizes[cell]
     rows, cols = _u16(a, starts), _u16(a, starts + 2)
     mulrk = ids == _MULRK
@@ -113,42 +118,10 @@ def scan_cells(stream: bytes, offset: int, where: Location) -> SheetCells:
     return found
 
 
-def record_heads(stream: bytes, offset: int, where: Location) -> np.ndarray:
-    """The offsets of the record headers from ``offset`` up to the first EOF record.
-
-    Raises:
-        DataError: a record runs past the end of the stream, or no EOF record ends the run.
-    """
-    unpack = _HEAD.unpack_from
-    heads: list[int] = []
-    add = heads.append
-    pos, last = offset, len(stream) - 4
-    rid = size = -1
-    while pos <= last:
-        add(pos)
-        rid, size = unpack(stream, pos)
-        if rid == 0x000A:
-            break
-        pos += 4 + size
-    if heads and heads[-1] + 4 + size > len(stream):
-        raise DataError(corrupt(f"记录 0x{rid:04X} 超出数据流末尾"), where)
-    if rid != 0x000A:
-        raise DataError(corrupt("缺少结束记录"), where)
-    return np.array(heads, np.int64)
-
-
-def _u16(a: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The little-endian 16-bit values at the byte offsets ``at``."""
-    return a[at].astype(np.int64) | (a[at + 1].astype(np.int64) << 8)
-
-
 def _plain(a: np.ndarray, ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> bool:
     """True when no watched record is short, a MULRK's span fits its length, no BOOLERR has
     an invalid type and every DIMENSIONS has one of its two lengths (else: read in order)."""
-    min_len = np.zeros(len(ids), np.int64)
-    for rid, n in _MIN_LEN.items():
-        min_len[ids == rid] = n
-    if (sizes < min_len).any():
+    if (sizes < _MIN_LEN_OF[ids]).any():
         return False
     if ((ids == 0x0200) & (sizes != 14) & (sizes != 10)).any():
         return False
@@ -201,24 +174,6 @@ def _scan_cells_in_order(stream: bytes, offset: int, where: Location) -> SheetCe
     found.rows, found.cols, found.at = table[:, 0], table[:, 1], table[:, 2]
     _set_extent(found)
     return found
-
-
-def corrupt(detail: str) -> str:
-    """The message for a truncated or corrupt workbook."""
-    return f"Excel 文件损坏或被截断（{detail}），请重新导出"
-
-
-def records(stream: bytes, offset: int, where: Location) -> list[tuple[int, int, int]]:
-    """(record id, body start, body length) from ``offset`` up to the first EOF record.
-
-    Raises:
-        DataError: a record runs past the end of the stream, or no EOF record ends the run.
-    """
-    heads = record_heads(stream, offset, where)
-    a = np.frombuffer(stream, np.uint8)
-    return list(
-        zip(_u16(a, heads).tolist(), (heads + 4).tolist(), _u16(a, heads + 2).tolist(), strict=True)
-    )
 
 
 def _bad(rid: int, what: str) -> str:
