@@ -2,10 +2,10 @@
 
 python-calamine sizes a sheet's grid from A1 to its farthest cell with a value: one stray cell
 typed at XFD1048576 asks for ~550 GB and aborts the process. :func:`prepare_xlsx` streams each
-sheet's XML once (1 MiB chunks, a byte regex over the ``<c r="...">`` tags; the claimed
-``<dimension>`` is ignored) and counts the cells per row and per column. A sheet whose full extent
-stays within :data:`CELL_BUDGET` cells is read from the file exactly as before. Otherwise its data
-block is A1 to the end of the busiest run of rows (and of columns), a run ending at the first gap
+sheet's XML once (1 MiB chunks, the ``<c r="...">`` references found with numpy, see
+:func:`scan_chunk`; the claimed ``<dimension>`` is ignored) and counts the cells per row and
+per column. A sheet whose full extent stays within :data:`CELL_BUDGET` cells is read from the
+file exactly as before. Otherwise its data block is A1 to the end of the busiest run of rows (and of columns), a run ending at the first gap
 of more than :data:`ROW_GAP` empty rows (:data:`COL_GAP` empty columns); the cells outside it are
 left out of a patched in-memory copy of the workbook (:mod:`~qyzj_analytics.ingest.xlsxpatch`)
 and come back as :class:`~qyzj_analytics.ingest.sheetcells.FarCell` s, each kept as a rejected
