@@ -17,14 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
-from qyzj_analytics.ingest.biffcells import (
-    SheetCells,
-    cell_text,
-    corrupt,
-    far_cells,
-    records,
-    scan_cells,
-)
+from qyzj_analytics.ingest.biffcells import SheetCells, cell_text, far_cells, scan_cells
+from qyzj_analytics.ingest.biffrecords import corrupt, records
 from qyzj_analytics.ingest.sheetcells import FarCell, PreparedWorkbook
 
 CELL_BUDGET = 4_000_000  # a sheet grid larger than this is checked for far stray cells
