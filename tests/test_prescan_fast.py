@@ -72,3 +72,32 @@ def test_xlsx_chunk_scan_matches_the_reference_regex() -> None:
         assert scan_chunk(hint).hinted
     plain = b'<row r="2"><c r="A2" t="n"><v>3</v></c><c r="B2"/></row>'
     assert scan_chunk(plain).tags == 2 and not scan_chunk(plain).hinted
+
+
+def test_data_validations_are_not_formula_hints(tmp_path) -> None:
+    """A template's drop-downs (<formula1>) do not send the sheet through the slow marks scan;
+    a real formula (<f>, <x:f …>) still does."""
+    import zipfile
+
+    import openpyxl
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from qyzj_analytics.ingest.sheetcells import _mentions_marks, sheet_members
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["活动名称", "参与企业数"])
+    sheet.append(["活动", 3])
+    check = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0")
+    check.add("B2:B1048576")
+    sheet.add_data_validation(check)
+    path = tmp_path / "t.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as zf:
+        member = next(iter(sheet_members(zf).values()))
+        xml = zf.read(member)
+        assert b"<formula1>" in xml
+        assert not scan_chunk(xml).hinted
+        assert not _mentions_marks(zf, member)
+    for formula in (b"<f>SUM(B2:B3)</f>", b'<x:f t="shared" ref="B2:B3" si="0"/>'):
+        assert scan_chunk(xml.replace(b"<v>3</v>", formula + b"<v>3</v>")).hinted

@@ -49,7 +49,13 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REF_RE = re.compile(r"([A-Z]+)(\d+)")
-_HINTS = (b't="e"', b"t='e'", b"<f", b":f")  # an error cell or a formula may be in the XML
+# an error cell or a formula (<f>, <f t="shared" …>, <x:f>) may be in the XML; not <formula1> of
+# a data validation, which every ledger template carries
+_HINTS = (
+    b't="e"',
+    b"t='e'",
+    *(p + b"f" + e for p in (b"<", b":") for e in (b">", b" ", b"/", b"\n", b"\r", b"\t")),
+)
 _CHUNK = 1 << 20
 
 

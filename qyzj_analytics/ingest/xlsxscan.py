@@ -166,7 +166,10 @@ def scan_chunk(body: bytes) -> ChunkScan:
         tags = len(_CELL_TAG_RE.findall(body))
     else:
         tags = int(np.count_nonzero((after_lt == 99) & _isin(a[lt + 2], _TAG_ENDS)))
-    hinted = bool(hint_e.any() or (after_lt == 102).any() or (after_colon == 102).any())
+    colon = np.flatnonzero(head == 58)
+    formula = (after_lt == 102) & _isin(a[lt + 2], _TAG_ENDS)  # <f> or <f …, not <formula1>
+    prefixed = (after_colon == 102) & _isin(a[colon + 2], _TAG_ENDS)
+    hinted = bool(hint_e.any() or formula.any() or prefixed.any())
     rows, cols = _refs_at(a, at + 2)
     return ChunkScan(rows, cols, tags, hinted)
 
