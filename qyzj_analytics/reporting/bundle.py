@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from qyzj_analytics.reporting.tables import build_burnups, kpi_table, summarize_
 from qyzj_analytics.reporting.terms import ContractTerms
 from qyzj_analytics.scoring.assessment import Assessment, assess
 from qyzj_analytics.scoring.kpi import KpiContext, check_kpi_functions
+
+if TYPE_CHECKING:
+    from qyzj_analytics.ingest.pipeline import Prepared
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,12 @@ def build_metrics(
     seed: int = DEFAULT_SEED,
     plan_probability: float = TARGET_PROBABILITY,
     planning: Planning | None = None,
+    prepared: Prepared | None = None,
 ) -> Metrics:
     """Clean ``raw_dir``, assess at ``as_of`` and, with ``forecast``, run the year-end forecast.
+
+    ``prepared`` is ``raw_dir`` already cleaned (``ingest.pipeline.prepare``): a second as-of
+    (last quarter's figures) then costs no second reading of the exports.
 
     An ``as_of`` after the contract period is read as the period end (``Metrics.as_of`` is the
     date used, and a note says so).
@@ -141,7 +148,8 @@ def build_metrics(
     contract = contract or load_contract()
     check_kpi_functions(contract)
     raw = Path(raw_dir)
-    prepared = prepare(raw, contract)
+    if prepared is None:
+        prepared = prepare(raw, contract)
     ctx = KpiContext.of(prepared, contract, as_of)
     as_of = ctx.as_of  # clamped to the period end
     assessment = assess(ctx, prepared.quality)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from qyzj_analytics.contract.model import Contract
+    from qyzj_analytics.ingest.pipeline import Prepared
     from qyzj_analytics.reporting.bundle import Metrics
     from qyzj_analytics.reporting.report.options import ReportOptions
 
@@ -124,10 +125,12 @@ def previous_quarter(quarter: str) -> str:
 
 
 def previous_summary(
-    options: ReportOptions, contract: Contract
+    options: ReportOptions, contract: Contract, prepared: Prepared | None = None
 ) -> tuple[dict[str, Any] | None, str]:
     """The previous quarter's summary and its basis: the saved report's, a recomputation, or
     (None, :data:`FIRST_QUARTER`) in the contract's first quarter.
+
+    ``prepared``: the raw folder already cleaned for this report (a recomputation reuses it).
 
     Raises:
         DataError: the raw folder cannot be used (it was usable a moment ago: unlikely).
@@ -144,7 +147,9 @@ def previous_summary(
     saved = read_summary(options.out_dir / label)
     if saved is not None and saved.get("contract_id") == contract_id(contract):
         return saved, f"{label} 报告"
-    metrics = build_metrics(options.raw_dir, as_of, contract, quarter=label, forecast=False)
+    metrics = build_metrics(
+        options.raw_dir, as_of, contract, quarter=label, forecast=False, prepared=prepared
+    )
     return build_summary(metrics, contract), RECOMPUTED
 
 
@@ -177,11 +182,17 @@ def change_column(table: pd.DataFrame, previous: dict[str, Any] | None, basis: s
     return texts
 
 
-def add_quarter_change(metrics: Metrics, options: ReportOptions, contract: Contract) -> Metrics:
-    """``metrics`` with the KPI table's :data:`CHANGE_COLUMN` (the change since last quarter)."""
+def add_quarter_change(
+    metrics: Metrics,
+    options: ReportOptions,
+    contract: Contract,
+    prepared: Prepared | None = None,
+) -> Metrics:
+    """``metrics`` with the KPI table's :data:`CHANGE_COLUMN` (the change since last quarter);
+    ``prepared`` is the raw folder already cleaned for ``metrics``."""
     from qyzj_analytics.reporting.tables import with_quarter_change
 
-    previous, basis = previous_summary(options, contract)
+    previous, basis = previous_summary(options, contract, prepared)
     table = with_quarter_change(
         metrics.kpi_table, change_column(metrics.kpi_table, previous, basis)
     )

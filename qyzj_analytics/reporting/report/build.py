@@ -258,9 +258,12 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
         DataError: the exports cannot be used.
     """
     from qyzj_analytics.forecast.planning import load_planning
+    from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.reporting.archive.summary import add_quarter_change
     from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
 
+    planning = load_planning(options.planning)  # a bad planning file stops before any reading
+    prepared = prepare(options.raw_dir, contract)  # cleaned once: this quarter and the last
     metrics = build_metrics(
         options.raw_dir,
         options.as_of,
@@ -270,9 +273,10 @@ def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metri
         draws=options.draws,
         seed=options.seed,
         plan_probability=options.plan_probability,
-        planning=load_planning(options.planning),
+        planning=planning,
+        prepared=prepared,
     )
-    metrics = add_quarter_change(metrics, options, contract)  # 较上季度 in the KPI table
+    metrics = add_quarter_change(metrics, options, contract, prepared)  # 较上季度 in the KPI table
     save_metrics(metrics, cache)
     return metrics
 
