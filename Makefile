@@ -34,15 +34,15 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/python -m pip install --disable-pip-version-check --progress-bar on "uv==$(UV_VERSION)"
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	@echo "安装锁定的依赖到 $(VENV) (uv sync --frozen)…"
+	@echo "安装锁定的依赖到 $(VENV) (uv sync --frozen，预编译字节码)…"
 	@# a venv made by plain `python -m venv` carries seed packages uv would keep: start afresh
 	@grep -qs '^uv = ' $(VENV)/pyvenv.cfg || rm -rf $(VENV)
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --extra dev --python $(PYTHON)
 	@rm -f $(LAB_STAMP)
 	@touch $(STAMP)
 
 $(LAB_STAMP): $(STAMP)
-	$(UV) sync --frozen --extra dev --extra lab --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --extra dev --extra lab --python $(PYTHON)
 	@touch $(LAB_STAMP)
 
 install: $(STAMP) ## 创建 .venv 并按 uv.lock 安装本项目及开发依赖 (idempotent)
