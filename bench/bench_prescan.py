@@ -2,7 +2,7 @@
 read, against calamine's read alone, on a normal large xlsx and .xls.
 
 - xlsx: 50,000 rows × 10 columns (openpyxl write_only: text, integers, decimals).
-- xls: 60,000 rows × 5 columns (BIFF8: shared strings and numbers, bench/xlsbuild.py).
+- xls: 60,000 rows × 5 columns (BIFF8: shared strings and numbers, tests/xlsbuilder.py).
 
 Each side is one whole function call in this process (the reader's own calls: the pre-scan, then
 ``CalamineWorkbook.from_filelike`` and ``to_python`` of every sheet); one warm-up, then the two
@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from xlsbuild import write_table_xls
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' .xls writer
+from xlsbuilder import Sheet
+from xlsbuilder import write_xls as write_sheets_xls
 
 from qyzj_analytics.ingest.biff import prepare_xls
 from qyzj_analytics.ingest.sheetcells import PreparedWorkbook
@@ -59,7 +60,7 @@ def write_xls(path: Path, n_rows: int, n_cols: int = 5) -> Path:
         [f"企业{r % 997}" if c % 2 == 0 else r * 7 + c for c in range(n_cols)]
         for r in range(n_rows)
     ]
-    return write_table_xls(path, rows)
+    return write_sheets_xls(path, [Sheet("Sheet1", rows=rows)])
 
 
 def read_calamine(data: Path | bytes) -> int:
