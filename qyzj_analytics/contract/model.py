@@ -118,6 +118,23 @@ class Contract:
         return self.total - sum((a.amount for a in self.advances), Decimal(0))
 
 
+def read_config_text(path: Path | str, label: str) -> str:
+    """The text of the YAML settings file ``path`` (aliases and size bounded by yamlsafe).
+
+    Raises:
+        ConfigError: it cannot be read, is too large or not UTF-8; the message starts with
+            ``label`` (e.g. 合同配置文件) and names the file.
+    """
+    try:
+        return read_yaml_text(Path(path))
+    except YamlRefused as exc:
+        raise ConfigError(f"{label} {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}无法读取: {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label} {path} 不是 UTF-8 文本") from None
+
+
 def load_contract(path: Path | str | None = None) -> Contract:
     """Load and check a contract config; the bundled 2025 contract when ``path`` is None.
 
@@ -132,14 +149,7 @@ def load_contract(path: Path | str | None = None) -> Contract:
         ref = resources.files("qyzj_analytics.contract") / "2025.yaml"
         text, source = ref.read_text(encoding="utf-8"), "contract/2025.yaml"
     else:
-        try:
-            text, source = read_yaml_text(Path(path)), str(path)
-        except YamlRefused as exc:
-            raise ConfigError(f"合同配置文件 {path}: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"合同配置文件无法读取: {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"合同配置文件 {path} 不是 UTF-8 文本") from None
+        text, source = read_config_text(path, "合同配置文件"), str(path)
     try:
         raw = load_yaml(text)
     except YamlRefused as exc:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from qyzj_analytics.contract.model import read_config_text
 from qyzj_analytics.errors import ConfigError
-from qyzj_analytics.yamlsafe import NoAliasLoader, YamlRefused, read_yaml_text
+from qyzj_analytics.yamlsafe import NoAliasLoader, YamlRefused
 
 BUNDLED = "forecast/planning.yaml"
 # every section and the keys it may hold: (key, kind) with kind "weight" (> 0) or "count" (≥ 0)
@@ -92,14 +93,7 @@ def load_planning(path: Path | str | None = None) -> Planning:
     if path is None:
         return Planning(settings, BUNDLED)
     source = str(path)
-    try:
-        text = read_yaml_text(Path(path))
-    except YamlRefused as exc:
-        raise ConfigError(f"规划文件 {source}: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"规划文件无法读取: {source}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"规划文件 {source} 不是 UTF-8 文本") from None
+    text = read_config_text(path, "规划文件")
     for section, body in _parse(text, source).items():
         settings[section] = {**settings.get(section, {}), **body}
     return Planning(settings, source)
