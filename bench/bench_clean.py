@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BIN, compare, verdict
+from common import BIN, PAIRS, compare, verdict
 
 from qyzj_analytics.sample.bulk import write_services_csv
 
@@ -25,7 +25,7 @@ def main() -> int:
     """Run the benchmark; exit 1 when the ratio misses the target."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=PAIRS)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qyzj-bench-clean-"))
     try:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BIN, compare, verdict
+from common import BIN, PAIRS, compare, verdict
 
 from qyzj_analytics.sample.generate import write_sample
 
@@ -25,7 +25,7 @@ TARGET = 1.5
 def main() -> int:
     """Run the benchmark; exit 1 when the ratio misses the target."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=PAIRS)
     parser.add_argument("--as-of", default="2025-09-30")
     parser.add_argument("--draws", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2025, help="seed of the sample exports")

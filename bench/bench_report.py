@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nbformat
-from common import BIN, compare, verdict
+from common import BIN, PAIRS, compare, verdict
 
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 from qyzj_analytics.sample.generate import write_sample
@@ -53,7 +53,7 @@ def report_command() -> list[str]:
 def main() -> int:
     """Run the benchmark; exit 1 when the ratio misses the target."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=PAIRS)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qyzj-bench-report-"))
     try:
