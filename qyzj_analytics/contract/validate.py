@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from qyzj_analytics.errors import ConfigError
-from qyzj_analytics.yamlsafe import NoAliasLoader
+from qyzj_analytics.yamlsafe import NoAliasLoader, load_text
 
 # Years a contract period may lie in: the range the calendars, pandas timestamps and the
 # working-day arithmetic handle (DESIGN "KPI semantics"; issue 9 item 5).
@@ -46,7 +46,7 @@ def load_yaml(text: str) -> Any:
             cannot construct (e.g. an explicit ``!!timestamp`` that does not exist); callers
             catch both.
     """
-    return yaml.load(text, Loader=TextDateLoader)  # a SafeLoader subclass: safe
+    return load_text(text, TextDateLoader)  # a SafeLoader subclass (or its libyaml twin): safe
 
 
 class Reader:

@@ -7,6 +7,7 @@ was found (the headers seen and the nearest table). :func:`read_grid` turns a fu
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import pandas as pd
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.columns import column_snippet
-from qyzj_analytics.ingest.parse import is_empty, normalize_header, normalize_text
+from qyzj_analytics.ingest.parse import BLANK_CHARS, is_empty, normalize_header, normalize_text
 from qyzj_analytics.ingest.raw import RawTable
 from qyzj_analytics.ingest.schemas import (
     NO_ALIASES,
@@ -274,6 +275,30 @@ def nearest_table(cells: Sequence[Any]) -> str:
     return max(TABLES, key=similarity)
 
 
+_NOTHING = object()  # first_filled of a row with no filled cell
+
+
+def first_filled(row: Sequence[Any]) -> Any:
+    """The first cell of ``row`` that is not empty (:func:`is_empty`), else ``_NOTHING``.
+
+    Cells of the common types (None, text, whole numbers, dates) are told apart without the
+    general test: a sheet of 10,000 rows has every cell looked at here.
+
+    >>> first_filled([None, " ", 3])
+    3
+    """
+    for cell in row:
+        if cell is None:
+            continue
+        kind = type(cell)
+        if kind is str:
+            if cell.strip(BLANK_CHARS):
+                return cell
+        elif kind is int or kind is dt.datetime or kind is dt.date or not is_empty(cell):
+            return cell
+    return _NOTHING
+
+
 def _at(where: Location, row: int | None = None, column: str | None = None) -> Location:
     return Location(where.file, where.sheet, row, column)
 
@@ -294,11 +319,11 @@ def read_grid(
     found = locate_header(rows, where, aliases)
     h, match, header = found.start, found.match, found.cells
     body = rows[found.stop :]
-    blank = np.fromiter((all(is_empty(c) for c in r) for r in body), bool, len(body))
+    firsts = [first_filled(r) for r in body]
+    blank = np.fromiter((f is _NOTHING for f in firsts), bool, len(body))
+    # a summary mark (合计, 总计, 小计) is text: other first cells cannot be one
     summary = np.fromiter(
-        (is_summary_cell(next((c for c in r if not is_empty(c)), None)) for r in body),
-        bool,
-        len(body),
+        (isinstance(f, str) and is_summary_cell(f) for f in firsts), bool, len(body)
     )
 
     def column_of(pos: int) -> pd.Series:
