@@ -47,7 +47,8 @@ def _date(text: str) -> dt.date:
 def _dir(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"文件夹不存在: {text}")
+        what = "不是文件夹" if path.exists() else "文件夹不存在"
+        raise argparse.ArgumentTypeError(f"{what}: {text}")
     return path
 
 

@@ -156,6 +156,7 @@ def test_empty_raw_folder_exits_3_and_writes_nothing(
     assert main(["kpi", "--raw", str(raw), "--as-of", "2025-09-30", "--json"]) == 3
     err = capsys.readouterr().err
     assert "没有任何可识别的导出" in err and "Traceback" not in err
+    assert f"文件夹 {raw}" in err and f"文件 {raw}" not in err  # a folder is not called a file
     out = tmp_path / "processed"
     assert main(["clean", "--raw", str(raw), "--out", str(out)]) == 3
     assert not out.exists()
@@ -333,3 +334,14 @@ def test_clean_names_missing_exports(
 def test_builders_context_has_nothing_missing() -> None:
     ctx = context(activities=[activity("走进小微园", "2025-03-01")])
     assert ctx.missing_kpis() == () and all(not a.missing for a in assess(ctx).actuals.values())
+
+
+def test_raw_path_that_is_a_file_is_called_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "导出.csv"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["clean", "--raw", str(afile), "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    assert "不是文件夹" in capsys.readouterr().err

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.errors import DataError, Location
+from qyzj_analytics.errors import DataError
 from qyzj_analytics.fsnames import readable_name
 from qyzj_analytics.ingest.clean import clean_exports
 from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
@@ -44,10 +45,7 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
             holds no recognised export at all, or a bad ``facts.yaml``.
     """
     if not raw_dir.is_dir():
-        raise DataError(
-            f"原始数据文件夹不存在: {readable_name(str(raw_dir))}",
-            Location(readable_name(str(raw_dir))),
-        )
+        raise missing_folder_error(raw_dir)
     exports = read_raw_dir(raw_dir)
     if exports.errors:
         if len(exports.errors) == 1:
@@ -68,13 +66,20 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
     return Prepared(raw_dir, result, facts, exports.facts_path is not None)
 
 
+def missing_folder_error(raw_dir: Path) -> DataError:
+    """The error of a raw folder that does not exist or is not a folder (exit 3)."""
+    folder = readable_name(str(raw_dir)).replace("/", os.sep)
+    what = "不是文件夹" if raw_dir.exists() else "不存在"
+    return DataError(f"原始数据文件夹{what}: {folder}")
+
+
 def no_exports_error(raw_dir: Path, notes: list[str] | None = None) -> DataError:
     """The error of a raw folder without any recognised export (exit 3, nothing is written)."""
     seen = f"；已忽略的文件：{'；'.join(notes)}" if notes else ""
-    return DataError(
-        f"原始数据文件夹中没有任何可识别的导出（xlsx/xls/csv），无法计算任何指标，"
-        f"未写出任何结果{seen}",
-        Location(readable_name(str(raw_dir))),
+    folder = readable_name(str(raw_dir)).replace("/", os.sep)
+    return DataError(  # a folder, not a file: named in the message, not as a Location
+        f"文件夹 {folder}: 原始数据文件夹中没有任何可识别的导出（xlsx/xls/csv），"
+        f"无法计算任何指标，未写出任何结果{seen}"
     )
 
 
@@ -88,10 +93,7 @@ def require_exports(raw_dir: Path) -> None:
         DataError: no file of the folder would be read as an export.
     """
     if not raw_dir.is_dir():
-        raise DataError(
-            f"原始数据文件夹不存在: {readable_name(str(raw_dir))}",
-            Location(readable_name(str(raw_dir))),
-        )
+        raise missing_folder_error(raw_dir)
     walk = walk_raw_dir(raw_dir)
     if any(is_error for *_, is_error in walk.problems):
         return  # an unreadable folder or odd file may be the export: prepare() names it
