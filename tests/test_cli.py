@@ -55,6 +55,10 @@ def test_explain_lists_the_rows_behind_a_kpi(raw: Path, capsys: pytest.CaptureFi
     )
     out = capsys.readouterr().out
     assert "活动.csv" in out and "柳市小微园" in out
+    header = out.splitlines()[1]  # the readers' own words, not the processed columns
+    assert "活动名称" in header and "来源文件" in header and "标签" in header
+    assert "title" not in header and "tag_park" not in header and "format_kind" not in header
+    assert "00:00:00" not in out and "NaN" not in out
 
 
 @pytest.mark.parametrize(
