@@ -72,7 +72,7 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes, labels = column.array.codes, list(column.cat.categories)
     else:
-        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
         labels = list(uniques)
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) and codes.min() < 0:
@@ -88,10 +88,11 @@ def _group_ids(keys: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarr
         if int(key.max(initial=0)) >= (1 << 62) // width:  # would overflow: renumber first
             key = pd.factorize(key)[0].astype(np.int64)
         key = key * width + codes
-    group, _ = pd.factorize(key)
-    firsts = np.full(int(group.max(initial=-1)) + 1, n, np.int64)
-    np.minimum.at(firsts, group, np.arange(n))
-    return group.astype(np.int64), firsts
+    group = pd.factorize(key)[0].astype(np.int64)
+    # groups are numbered in order of first appearance: a group starts where the running
+    # maximum of the numbers first reaches it
+    firsts = np.flatnonzero(np.diff(np.maximum.accumulate(group), prepend=-1) > 0)
+    return group, firsts
 
 
 def _firsts_per_group(group: np.ndarray, rows: np.ndarray, k: int) -> list[np.ndarray]:

@@ -52,6 +52,18 @@ def _parquet_stats(frame: pd.DataFrame, text: Iterable[str] = ()) -> list[str]:
     ]
 
 
+_ROW_NUMBERS = ("source_row", "kept_row")
+
+
+def _dictionary_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns the parquet writer dictionary-encodes: all but row numbers.
+
+    (A row number is distinct in every row of a file: the writer would build a dictionary as
+    large as the column only to drop it, the costliest part of writing a big table.)
+    """
+    return [c for c in frame.columns if c not in _ROW_NUMBERS]
+
+
 def _compact(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
     """Table ``name``, with its text still ``Categorical`` if ``tables`` keeps it so."""
     return tables.compact(name) if isinstance(tables, ProcessedTables) else tables[name]
@@ -65,8 +77,10 @@ def _table_writer(tables: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
     frame = _compact(tables, name)
     text = [c for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
     if not text or not isinstance(tables, ProcessedTables):
-        stats = _parquet_stats(frame)
-        return lambda path: frame.to_parquet(path, index=False, write_statistics=stats)
+        stats, dictionary = _parquet_stats(frame), _dictionary_columns(frame)
+        return lambda path: frame.to_parquet(
+            path, index=False, write_statistics=stats, use_dictionary=dictionary
+        )
     # The file DataFrame.to_parquet writes for the materialised table: the same schema and
     # metadata (so it reads back with str text), but the text columns reach the parquet writer
     # as dictionaries, which it writes as they are instead of hashing every row's string.
@@ -85,12 +99,16 @@ def _table_writer(tables: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
         b"pandas": schema.metadata[b"pandas"],
         b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes()),
     }
-    stats = _parquet_stats(frame, text)
+    stats, dictionary = _parquet_stats(frame, text), _dictionary_columns(frame)
     import pyarrow.parquet as pq  # (only commands that write parquet need it)
 
     def write(path: str) -> None:
         with pq.ParquetWriter(
-            path, table.schema, store_schema=False, write_statistics=stats
+            path,
+            table.schema,
+            store_schema=False,
+            write_statistics=stats,
+            use_dictionary=dictionary,
         ) as writer:
             writer.write_table(table)
             writer.add_key_value_metadata(metadata)
@@ -113,7 +131,10 @@ def _issue_writer(issues: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
         return _table_writer(issues, name)
     if len(frame):
         frame = frame.astype({"source_sheet": "str"})
-    return lambda path: frame.to_parquet(path, index=False, write_statistics=_parquet_stats(frame))
+    stats, dictionary = _parquet_stats(frame), _dictionary_columns(frame)
+    return lambda path: frame.to_parquet(
+        path, index=False, write_statistics=stats, use_dictionary=dictionary
+    )
 
 
 def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
