@@ -147,12 +147,25 @@ def concat_issues(parts: list[pd.DataFrame], columns: list[str] = ISSUE_COLUMNS)
     data: dict[str, Any] = {}
     for name in parts[0].columns:
         pieces = [p[name] for p in parts]
+        if any(isinstance(c.dtype, pd.CategoricalDtype) for c in pieces):
+            # (a column of no values, e.g. the kept sheet of CSV duplicates, joins as codes)
+            pieces = [
+                pd.Series(fill_constant(None, len(c))) if c.isna().all() else c for c in pieces
+            ]
         if all(isinstance(c.dtype, pd.CategoricalDtype) for c in pieces):
-            data[name] = union_categoricals([c.array for c in pieces])
+            data[name] = union_categoricals([_object_categories(c.array) for c in pieces])
         else:
             data[name] = pd.concat(pieces, ignore_index=True)
     n = sum(len(p) for p in parts)
     return pd.DataFrame(data, columns=parts[0].columns, index=pd.RangeIndex(n))
+
+
+def _object_categories(values: pd.Categorical) -> pd.Categorical:
+    """``values`` with its categories as an object ``Index`` (so any two can be joined)."""
+    if values.categories.dtype == object:
+        return values
+    categories = pd.Index(values.categories.to_numpy(dtype=object), dtype=object)
+    return pd.Categorical.from_codes(values.codes, categories=categories, validate=False)
 
 
 def summarize_quality(result: CleanResult) -> dict[str, dict[str, int]]:

@@ -127,8 +127,9 @@ def _issue_writer(issues: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
     their codes, as :func:`_table_writer` does; the file reads back as the ``str`` frame.
     """
     frame = _compact(issues, name)
-    if any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes):
+    if name != "duplicates" and any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes):
         return _table_writer(issues, name)
+    frame = issues[name]  # (duplicates: the kept sheet stays objects, as it always was)
     if len(frame):
         frame = frame.astype({"source_sheet": "str"})
     stats, dictionary = _parquet_stats(frame), _dictionary_columns(frame)
