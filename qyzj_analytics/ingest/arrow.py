@@ -17,12 +17,22 @@ def encode_categorical(column: pa.ChunkedArray) -> pd.Categorical:
     Reading strings and encoding them afterwards is several times faster than letting the CSV
     reader build dictionaries. The encoded chunks share one dictionary, so their indices are
     the codes as they are.
+
+    A column of bytes (``binary``, as the CSV reader may give it) becomes text here: only its
+    distinct values are checked to be UTF-8.
+
+    Raises:
+        pyarrow.ArrowInvalid: a value of a ``binary`` column is not UTF-8.
     """
     encoded = column.dictionary_encode()
     chunks = encoded.chunks
     dictionary = chunks[0].dictionary if chunks else None
     if dictionary is None or not all(c.dictionary.equals(dictionary) for c in chunks):
+        if pa.types.is_binary(encoded.type.value_type):
+            encoded = encoded.cast(pa.dictionary(encoded.type.index_type, pa.string()))
         return encoded.to_pandas().array  # (unifies the dictionaries)
+    if pa.types.is_binary(dictionary.type):
+        dictionary = dictionary.cast(pa.string())
     codes = pa.chunked_array([c.indices for c in chunks]).to_numpy()
     return pd.Categorical.from_codes(codes, categories=pd.Index(dictionary.to_pandas()))
 
