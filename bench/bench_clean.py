@@ -12,7 +12,8 @@ Three exports, each with its own target (issue 16 item 1) and verdict line:
 
 For every export over 1 MB no output CSV may be larger than the export (issue 16: the CSVs are
 grouped; the per-row detail is in parquet). The candidate runs ``python -m qyzj_analytics.cli``
-with this checkout first on ``PYTHONPATH``, so it times this checkout's package; the package's
+with this checkout first on ``PYTHONPATH`` (and ``-P``: not the current folder), so it times this
+checkout's package; the package's
 byte code is compiled first, as ``make install`` does (with ``PYTHONDONTWRITEBYTECODE`` set,
 every run would otherwise compile it again, which an installed package never does).
 
@@ -77,7 +78,17 @@ def run_one(name: str, rows: int, repeats: int, work: Path) -> bool:
         str(path),
     ]
     out = work / name / "out"
-    candidate = [python, "-m", "qyzj_analytics.cli", "clean", "--raw", str(raw), "--out", str(out)]
+    candidate = [
+        python,
+        "-P",
+        "-m",
+        "qyzj_analytics.cli",
+        "clean",
+        "--raw",
+        str(raw),
+        "--out",
+        str(out),
+    ]
     _, _, ratio = compare(
         f"qyzj clean ({name}) vs pandas.read_csv(pyarrow)", candidate, baseline, repeats
     )
