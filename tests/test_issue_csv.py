@@ -198,3 +198,44 @@ def test_the_plain_generator_writes_the_held_out_shape(tmp_path: Path) -> None:
     assert 0.05 < repeated < 0.07  # ≈ 6.5 % (a repeat may switch date format, counted apart)
     write_plain_services_csv(tmp_path / "again.csv", 20_000, seed=2, firms=500)
     assert (tmp_path / "again.csv").read_bytes() == path.read_bytes()
+
+
+def test_duplicates_from_a_workbook_and_a_csv_join_across_tables(tmp_path: Path) -> None:
+    """Issue frames of several tables, with and without sheets, are joined (a regression: their
+    categories' dtypes differed) and read back as before: text as ``str``."""
+    from conftest import ACTIVITY_HEADER, activity_rows, write_csv, write_xlsx
+
+    raw = tmp_path / "raw"
+    rows = activity_rows(3)
+    write_xlsx(raw / "a.xlsx", {"活动": [ACTIVITY_HEADER, *rows, rows[0]]})
+    write_csv(raw / "b.csv", [ACTIVITY_HEADER, *rows])
+    (raw / "服务.csv").write_text(
+        "企业名称,服务日期,服务类型\n甲公司,2025-03-05,政策咨询\n甲公司,2025-03-05,政策咨询\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    _clean(raw, out)
+    dups = pd.read_parquet(out / "duplicates.parquet")
+    lineage = dups[["table", "source_file", "source_sheet", "source_row"]].fillna("")
+    assert lineage.values.tolist() == [
+        ["activities", "a.xlsx", "活动", 5],
+        ["activities", "b.csv", "", 2],
+        ["activities", "b.csv", "", 3],
+        ["activities", "b.csv", "", 4],
+        ["services", "服务.csv", "", 3],
+    ]
+    assert dups["kept_sheet"].tolist()[:2] == ["活动", "活动"] and pd.isna(
+        dups["kept_sheet"].iloc[-1]
+    )
+    grouped = _read_csv(out / "duplicates.csv")
+    assert [(g["source_file"], g["source_sheet"], g["kept_sheet"], g["rows"]) for g in grouped] == [
+        ("a.xlsx", "活动", "活动", "1"),
+        ("b.csv", "", "活动", "3"),
+        ("服务.csv", "", "", "1"),
+    ]
+    for name in ("rejected", "warnings", "duplicates"):
+        frame = pd.read_parquet(out / f"{name}.parquet")
+        assert frame["source_row"].dtype == "int64"
+        assert all(
+            str(t) == "str" for c, t in frame.dtypes.items() if c in ("table", "source_file")
+        )
