@@ -38,6 +38,8 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	@# a venv made by plain `python -m venv` carries seed packages uv would keep: start afresh
 	@grep -qs '^uv = ' $(VENV)/pyvenv.cfg || rm -rf $(VENV)
 	$(UV) sync --frozen --compile-bytecode --extra dev --python $(PYTHON)
+	@# the project itself is installed editable: compile its byte code too
+	$(BIN)/python -m compileall -q qyzj_analytics
 	@rm -f $(LAB_STAMP)
 	@touch $(STAMP)
 

@@ -71,11 +71,16 @@ def test_a_far_cell_is_a_rejected_row_not_a_huge_grid(raw_dir: Path, tmp_path: P
     done = _clean_capped(raw_dir, tmp_path / "out")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
-    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", dtype=str)
+    rejected = pd.read_parquet(tmp_path / "out" / "rejected.parquet")
     far = rejected[rejected["reason"].str.contains(ref)]
     assert len(far) == 1
     assert far.iloc[0]["reason"].startswith("远离数据区的孤立单元格")
-    assert far.iloc[0]["source_row"] == re.sub(r"[A-Z]", "", ref)
+    assert str(far.iloc[0]["source_row"]) == re.sub(r"[A-Z]", "", ref)
+    grouped = pd.read_csv(tmp_path / "out" / "rejected.csv", dtype=str, encoding="utf-8-sig")
+    far_groups = grouped[grouped["reason"] == "远离数据区的孤立单元格，未读入数据"]
+    assert far_groups[["rows", "example_rows"]].values.tolist() == [
+        ["1", re.sub(r"[A-Z]", "", ref)]
+    ]
     quality = pd.read_csv(tmp_path / "out" / "quality.csv")
     row = quality[quality["table"] == "activities"].iloc[0]
     assert (row["rows_read"], row["rows_kept"], row["rows_rejected"]) == (21, 20, 1)

@@ -231,7 +231,11 @@ def test_qyzj_clean_end_to_end(tmp_path: Path) -> None:
         "两行.csv": ["线下"],
         "网页.xls": ["线下", "线上"],
     }
-    rejected = pd.read_csv(out / "rejected.csv", dtype=str)
+    rejected = pd.read_parquet(out / "rejected.parquet")
     assert rejected[["source_file", "source_row", "column"]].values.tolist() == [
-        ["别名.csv", "2", "活动日期"]
+        ["别名.csv", 2, "活动日期"]
+    ]
+    grouped = pd.read_csv(out / "rejected.csv", dtype=str, encoding="utf-8-sig")
+    assert grouped[["source_file", "column", "rows", "example_rows"]].values.tolist() == [
+        ["别名.csv", "活动日期", "1", "2"]
     ]

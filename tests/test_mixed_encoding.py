@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from qyzj_analytics.cli import main
@@ -109,12 +110,16 @@ def test_clean_end_to_end_keeps_the_rows_with_the_warning(tmp_path: Path) -> Non
     (raw / "服务.csv").write_bytes(utf8_file(services(30_000, gbk={3, 29_000}, bad={8}), True))
     out = tmp_path / "processed"
     assert main(["clean", "--raw", str(raw), "--out", str(out)]) == 0
-    with (out / "warnings.csv").open(encoding="utf-8-sig", newline="") as fh:
-        warned = list(csv.DictReader(fh))
-    assert [(w["source_file"], w["source_row"], w["reason"]) for w in warned] == [
-        ("服务.csv", "5", warning(5)),
-        ("服务.csv", "29002", warning(29_002)),
+    warned = pd.read_parquet(out / "warnings.parquet")  # one row per warning
+    assert warned[["source_file", "source_row", "reason"]].values.tolist() == [
+        ["服务.csv", 5, warning(5)],
+        ["服务.csv", 29_002, warning(29_002)],
     ]
+    with (out / "warnings.csv").open(encoding="utf-8-sig", newline="") as fh:
+        grouped = list(csv.DictReader(fh))  # one line per file, column and kind of reason
+    assert [
+        (g["source_file"], g["column"], g["reason"], g["rows"], g["example_rows"]) for g in grouped
+    ] == [("服务.csv", "（整行）", "不是 UTF-8 编码，已按 GB18030（GBK）读取", "2", "5、29002")]
     with (out / "quality.csv").open(encoding="utf-8-sig", newline="") as fh:
         (counts,) = list(csv.DictReader(fh))
     assert counts["rows_read"] == "30000" and counts["rows_rejected"] == "1"

@@ -39,8 +39,8 @@ from qyzj_analytics.ingest.processed import (
 from qyzj_analytics.ingest.quality import (
     DUPLICATE_COLUMNS,
     QUALITY_COLUMNS,
+    coded_texts,
     concat_issues,
-    empty_issues,
     list_extra_issues,
     list_issues,
 )
@@ -72,7 +72,7 @@ def clean_raw_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     """
     rows, keep, rejected, warnings = _clean_raw_table(raw)
     kept = rows if keep is None else take_rows(rows, keep)
-    return materialize_text(kept), rejected, warnings
+    return materialize_text(kept), materialize_text(rejected), materialize_text(warnings)
 
 
 def _clean_raw_table(
@@ -97,11 +97,12 @@ def _clean_raw_table(
     parsers = {c.name: _PARSERS[c.kind] for c in spec.columns}
     whole, warn_parts, sources = coalesce_aliases(raw, parsers)
 
-    def heads(name: str, at: np.ndarray) -> list[str]:
-        """The header of column ``name`` that held each row's value (rows ``at`` of ``whole``)."""
+    def heads(name: str, at: np.ndarray) -> str | np.ndarray:
+        """The header of column ``name`` that held each row's value (rows ``at`` of ``whole``);
+        one string when it is the same for every row."""
         if name in sources:
-            return sources[name][at].tolist()
-        return [raw.header_text(name)] * len(at)
+            return sources[name][at]
+        return raw.header_text(name)
 
     frame = whole if n == len(whole) else take_rows(whole, live)
     rejected_by = np.full(n, -1, dtype=np.int16)  # index into `checked` of the failing column
@@ -143,7 +144,7 @@ def _clean_raw_table(
                         to_positions(live, idx),
                         heads(col.name, to_positions(live, idx)),
                         frame[col.name].iloc[idx],
-                        [f"{e}，按空值处理" for e in parsed.row_reasons()[idx]],
+                        coded_texts([f"{e}，按空值处理" for e in parsed.reasons], parsed.take[idx]),
                     )
                 )
             continue
@@ -186,7 +187,7 @@ def _clean_raw_table(
                     to_positions(live, bad),
                     heads("credit_code", to_positions(live, bad)),
                     out["credit_code"][bad],
-                    ["统一社会信用代码校验位不符或长度不是 18 位（已保留并标记）"] * len(bad),
+                    "统一社会信用代码校验位不符或长度不是 18 位（已保留并标记）",
                 )
             )
     for name, noted_d in noted.items():
@@ -222,7 +223,7 @@ def _clean_raw_table(
     if raw.extra_warnings:
         warn_parts.append(list_extra_issues(raw, raw.extra_warnings))
     parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
-    warnings = pd.concat(warn_parts, ignore_index=True) if warn_parts else empty_issues()
+    warnings = concat_issues(warn_parts)
     return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
 
 
@@ -248,9 +249,12 @@ def _note_encodings(
             list_issues(
                 raw,
                 odd,
-                [WHOLE_ROW] * len(odd),
-                [""] * len(odd),
-                [f"第 {r} 行不是 {own}编码，已按 {other}读取" for r in raw.source_row[odd]],
+                WHOLE_ROW,
+                np.full(len(odd), "", dtype=object),
+                np.char.add(
+                    np.char.add("第 ", raw.source_row[odd].astype(str)),
+                    f" 行不是 {own}编码，已按 {other}读取",
+                ),
             )
         )
     bad = mixed.bad[~dead[mixed.bad]]
@@ -286,7 +290,7 @@ def _warn(
     raw: RawTable,
     live: np.ndarray,
     idx: np.ndarray,
-    heads: Callable[[str, np.ndarray], list[str]],
+    heads: Callable[[str, np.ndarray], str | np.ndarray],
     name: str,
     frame: pd.DataFrame,
     parsed: DistinctParse,
@@ -294,15 +298,15 @@ def _warn(
 ) -> pd.DataFrame:
     """Warnings for rows ``idx`` (of the live rows) of column ``name``, from its cell notes;
     ``heads`` names the header that held each row's value."""
-    notes = np.full(len(parsed.results), "", dtype=object)
+    notes = [suffix] * len(parsed.results)
     for i, note in (parsed.notes or {}).items():
-        notes[i] = note.text
+        notes[i] = f"{note.text}{suffix}"
     return list_issues(
         raw,
         to_positions(live, idx),
         heads(name, to_positions(live, idx)),
         frame[name].iloc[idx],
-        [f"{t}{suffix}" for t in notes[parsed.take[idx]]],
+        coded_texts(notes, parsed.take[idx]),
     )
 
 
@@ -352,9 +356,13 @@ def clean_exports(
             raise AssertionError(f"conservation broken for {row.file}: {row}")
     return CleanResult(
         tables=ProcessedTables(tables),
-        rejected=concat_issues(rejected_parts),
-        duplicates=concat_issues(dup_parts, DUPLICATE_COLUMNS),
-        warnings=concat_issues(warning_parts),
+        issues=ProcessedTables(
+            {
+                "rejected": concat_issues(rejected_parts),
+                "duplicates": concat_issues(dup_parts, DUPLICATE_COLUMNS),
+                "warnings": concat_issues(warning_parts),
+            }
+        ),
         files=files,
         raw_files=exports.files,
         notes=exports.notes,

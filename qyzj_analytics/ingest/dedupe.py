@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.ingest.parse import factorize_values, key_text, key_texts
+from qyzj_analytics.ingest.processed import fill_constant
 from qyzj_analytics.ingest.quality import DUPLICATE_COLUMNS
 from qyzj_analytics.ingest.rows import take_rows
 from qyzj_analytics.ingest.schemas import LINEAGE, TABLES, TableSpec
@@ -172,15 +173,16 @@ def dedupe_rows(
     lineage = frame[list(LINEAGE)]
     duplicates = pd.DataFrame(
         {
-            "table": table,
-            "source_file": lineage["source_file"].iloc[dup_idx].to_numpy(),
-            "source_sheet": lineage["source_sheet"].iloc[dup_idx].to_numpy(),
-            "source_row": lineage["source_row"].iloc[dup_idx].to_numpy(),
-            "kept_file": lineage["source_file"].iloc[kept_idx].to_numpy(),
-            "kept_sheet": lineage["source_sheet"].iloc[kept_idx].to_numpy(),
-            "kept_row": lineage["source_row"].iloc[kept_idx].to_numpy(),
+            "table": fill_constant(table, len(dup_idx)),
+            "source_file": _lineage(lineage["source_file"], dup_idx),
+            "source_sheet": _lineage(lineage["source_sheet"], dup_idx),
+            "source_row": lineage["source_row"].to_numpy()[dup_idx],
+            "kept_file": _lineage(lineage["source_file"], kept_idx),
+            "kept_sheet": _lineage(lineage["source_sheet"], kept_idx, compact=False),
+            "kept_row": lineage["source_row"].to_numpy()[kept_idx],
         },
         columns=DUPLICATE_COLUMNS,
+        index=pd.RangeIndex(len(dup_idx)),
     )
     rows = np.ones(len(frame), bool) if keep is None else keep.copy()
     rows[dup_idx] = False
@@ -198,6 +200,23 @@ def _holding(key: np.ndarray, wanted: np.ndarray, among: np.ndarray) -> np.ndarr
     marked[wanted & bits] = True
     maybe = np.flatnonzero(marked[key & bits] & among)
     return maybe[pd.Series(key[maybe]).isin(wanted).to_numpy()]
+
+
+def _lineage(column: pd.Series, rows: np.ndarray, compact: bool = True) -> Any:
+    """``column`` at ``rows``: a ``Categorical`` stays compact (codes only, text on look-up).
+
+    With ``compact=False`` the values come out as objects (``kept_sheet``: a parquet column of
+    nulls for CSV rows, as it always was).
+    """
+    values = column.array
+    if not isinstance(values, pd.Categorical):
+        return column.to_numpy()[rows]
+    codes = values.codes[rows]
+    if not compact:
+        if not (codes >= 0).any():
+            return np.full(len(rows), None, dtype=object)
+        return column.to_numpy(dtype=object)[rows]
+    return pd.Categorical.from_codes(codes, dtype=values.dtype, validate=False)
 
 
 def _kept(frame: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:

@@ -310,6 +310,13 @@ def _read_csv_fast(
     names = [f"c{i}" for i in range(width)]
     quoted = data.find(b'"', start) >= 0
 
+    # the canonical columns are read as bytes: they are dictionary-encoded next, and only
+    # their distinct values are then checked to be UTF-8 (:func:`encode_categorical`), not
+    # every row's (the other columns are read, and checked, as text)
+    extra = [pos for positions in match.alternates.values() for pos in positions]
+    as_bytes = set(match.columns.values()) - {*extra}
+    types = {n: pa.binary() if i in as_bytes else pa.string() for i, n in enumerate(names)}
+
     def read(columns: list[int]) -> pa.Table:
         return pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data)[start:]),
@@ -318,14 +325,17 @@ def _read_csv_fast(
                 delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=types,
                 strings_can_be_null=False,
                 include_columns=[names[i] for i in columns],
             ),
         )
 
+    def text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+        """A column as text (bytes checked to be UTF-8: raises ArrowInvalid otherwise)."""
+        return column.cast(pa.string()) if column.type == pa.binary() else column
+
     # first the canonical columns and the first one, which decides blank and summary rows ...
-    extra = [pos for positions in match.alternates.values() for pos in positions]
     table = read(sorted({0, *match.columns.values(), *extra}))
     n = table.num_rows
     if quoted and n != _count_lines(data, start):
@@ -342,11 +352,11 @@ def _read_csv_fast(
     }
     try:
         every = table if table.num_columns == width else None
-        blank, summary = flag_rows([table.column(names[0])], n)
+        blank, summary = flag_rows([text(table.column(names[0]))], n)
         if blank.any():  # ... and all columns when a first cell is empty
             if every is None:
                 every = read(list(range(width)))
-            blank, summary = flag_rows([every.column(name) for name in names], n)
+            blank, summary = flag_rows([text(every.column(name)) for name in names], n)
     finally:
         wait(encoded.values())
     frame = pd.DataFrame(

@@ -72,15 +72,37 @@ def _cell_flags(cells: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         indices = combined.indices.to_numpy(zero_copy_only=False)
     nonempty = mark_nonempty(strings)
     marked = np.zeros(len(strings), bool)
-    maybe = np.flatnonzero(
-        pc.match_substring(strings, "计").to_numpy(zero_copy_only=False) & nonempty
-    )
+    if not _may_hold(strings, _MARK):  # (the common case: one byte search, no string kernel)
+        maybe = np.zeros(0, np.int64)
+    else:
+        maybe = np.flatnonzero(
+            pc.match_substring(strings, _MARK).to_numpy(zero_copy_only=False) & nonempty
+        )
     if len(maybe):
         candidates = _take_cells(strings, maybe).to_pylist()
         marked[maybe] = [is_summary_cell(v) for v in candidates]
     if indices is not None:
         return nonempty[indices], marked[indices]
     return nonempty, marked
+
+
+_MARK = "计"  # the last character of every summary mark
+
+
+def _may_hold(strings: pa.Array | pa.ChunkedArray, text: str) -> bool:
+    """False when no string of ``strings`` can hold ``text``: its bytes are in no data buffer.
+
+    (True when unsure, e.g. for other types than strings.)
+    """
+    needle = text.encode("utf-8")
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()):
+            return True
+        data = chunk.buffers()[2]
+        if data is not None and needle in data.to_pybytes():
+            return True
+    return False
 
 
 def mark_nonempty(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:

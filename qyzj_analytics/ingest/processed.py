@@ -67,9 +67,9 @@ class CleanResult:
     """The processed layer: clean tables, rejected rows, duplicates, warnings, per-file counts."""
 
     tables: Mapping[str, pd.DataFrame]  # a ProcessedTables, or any mapping of finished tables
-    rejected: pd.DataFrame
-    duplicates: pd.DataFrame
-    warnings: pd.DataFrame
+    # "rejected", "duplicates" and "warnings", one row each (a ProcessedTables: the compact
+    # frames of cleaning, their text turned into ``str`` on first look-up)
+    issues: Mapping[str, pd.DataFrame]
     files: pd.DataFrame  # one row per (file, table): the conservation counts
     raw_files: list[RawFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -77,6 +77,21 @@ class CleanResult:
     # tables with at least one recognised export (even with zero kept rows); every other table
     # is missing (DESIGN "Missing tables")
     present: frozenset[str] = frozenset(TABLES)
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """Rejected rows: lineage, column (as the file spells it), raw value and reason."""
+        return self.issues["rejected"]
+
+    @property
+    def duplicates(self) -> pd.DataFrame:
+        """Duplicate rows, each with the lineage of the row kept instead."""
+        return self.issues["duplicates"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """Kept rows with a warning: lineage, column, value and reason."""
+        return self.issues["warnings"]
 
     @property
     def missing_tables(self) -> tuple[str, ...]:

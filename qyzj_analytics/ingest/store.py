@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from qyzj_analytics.ingest.arrow import encode_dictionary
+from qyzj_analytics.ingest.issuegroups import group_duplicates, group_issues
 from qyzj_analytics.ingest.processed import CleanResult, ProcessedTables
 from qyzj_analytics.ingest.quality import summarize_quality
 from qyzj_analytics.ingest.workers import worker_pool
@@ -51,6 +52,18 @@ def _parquet_stats(frame: pd.DataFrame, text: Iterable[str] = ()) -> list[str]:
     ]
 
 
+_ROW_NUMBERS = ("source_row", "kept_row")
+
+
+def _dictionary_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns the parquet writer dictionary-encodes: all but row numbers.
+
+    (A row number is distinct in every row of a file: the writer would build a dictionary as
+    large as the column only to drop it, the costliest part of writing a big table.)
+    """
+    return [c for c in frame.columns if c not in _ROW_NUMBERS]
+
+
 def _compact(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
     """Table ``name``, with its text still ``Categorical`` if ``tables`` keeps it so."""
     return tables.compact(name) if isinstance(tables, ProcessedTables) else tables[name]
@@ -64,8 +77,10 @@ def _table_writer(tables: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
     frame = _compact(tables, name)
     text = [c for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
     if not text or not isinstance(tables, ProcessedTables):
-        stats = _parquet_stats(frame)
-        return lambda path: frame.to_parquet(path, index=False, write_statistics=stats)
+        stats, dictionary = _parquet_stats(frame), _dictionary_columns(frame)
+        return lambda path: frame.to_parquet(
+            path, index=False, write_statistics=stats, use_dictionary=dictionary
+        )
     # The file DataFrame.to_parquet writes for the materialised table: the same schema and
     # metadata (so it reads back with str text), but the text columns reach the parquet writer
     # as dictionaries, which it writes as they are instead of hashing every row's string.
@@ -84,12 +99,16 @@ def _table_writer(tables: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
         b"pandas": schema.metadata[b"pandas"],
         b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes()),
     }
-    stats = _parquet_stats(frame, text)
+    stats, dictionary = _parquet_stats(frame, text), _dictionary_columns(frame)
     import pyarrow.parquet as pq  # (only commands that write parquet need it)
 
     def write(path: str) -> None:
         with pq.ParquetWriter(
-            path, table.schema, store_schema=False, write_statistics=stats
+            path,
+            table.schema,
+            store_schema=False,
+            write_statistics=stats,
+            use_dictionary=dictionary,
         ) as writer:
             writer.write_table(table)
             writer.add_key_value_metadata(metadata)
@@ -98,13 +117,34 @@ def _table_writer(tables: Mapping[str, pd.DataFrame], name: str) -> Callable[[st
 
 
 _BIG_TABLE = 50_000  # rows: such a table's parquet is written on a worker thread
+_ISSUES = ("rejected", "duplicates", "warnings")
+
+
+def _issue_writer(issues: Mapping[str, pd.DataFrame], name: str) -> Callable[[str], None]:
+    """What writes the issue rows ``issues[name]`` as parquet, their sheet as text.
+
+    Compact frames (``Categorical`` text, as cleaning leaves them) are written straight from
+    their codes, as :func:`_table_writer` does; the file reads back as the ``str`` frame.
+    """
+    frame = _compact(issues, name)
+    if name != "duplicates" and any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes):
+        return _table_writer(issues, name)
+    frame = issues[name]  # (duplicates: the kept sheet stays objects, as it always was)
+    if len(frame):
+        frame = frame.astype({"source_sheet": "str"})
+    stats, dictionary = _parquet_stats(frame), _dictionary_columns(frame)
+    return lambda path: frame.to_parquet(
+        path, index=False, write_statistics=stats, use_dictionary=dictionary
+    )
 
 
 def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
     """Write the processed layer to ``out_dir``, every file atomically.
 
     Writes ``<table>.parquet`` for every table, ``rejected``/``duplicates``/``warnings`` as
-    parquet and CSV (UTF-8 with BOM, so Excel opens it), ``quality.csv`` and ``manifest.json``
+    parquet (one row each) and as CSV grouped by file, sheet, column and reason (one line per
+    group with a count and the first row numbers, :mod:`~qyzj_analytics.ingest.issuegroups`;
+    UTF-8 with BOM, so Excel opens it), ``quality.csv`` and ``manifest.json``
     (with the SHA-256 of every raw file, and ``missing_tables``: the tables no export was found
     for, whose parquet is written empty). Each file is written to a temp file first; only when
     all are written are they renamed into place, the manifest last. A failed write replaces
@@ -112,16 +152,6 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []  # (temp file, destination)
-
-    def parquet(frame: pd.DataFrame, name: str) -> None:
-        staged.append(
-            _stage(
-                out_dir / f"{name}.parquet",
-                lambda tmp: frame.to_parquet(
-                    tmp, index=False, write_statistics=_parquet_stats(frame)
-                ),
-            )
-        )
 
     def csv(frame: pd.DataFrame, name: str) -> None:
         staged.append(
@@ -133,26 +163,32 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
 
     # big tables are written on two worker threads (parquet encoding releases the GIL), the
     # rest here meanwhile ...
-    sizes = {t: len(_compact(result.tables, t)) for t in result.tables}
+    writers = {t: (result.tables, t) for t in result.tables}
+    writers |= {f"{name}": (result.issues, name) for name in _ISSUES}
+    sizes = {name: len(_compact(tables, key)) for name, (tables, key) in writers.items()}
     futures: dict[str, Future[tuple[Path, Path]]] = {}
-    written: dict[str, tuple[Path, Path]] = {}  # table -> (temp file, destination)
+    written: dict[str, tuple[Path, Path]] = {}  # file name -> (temp file, destination)
     try:
         try:
-            for t in sorted(result.tables, key=lambda t: -sizes[t]):  # biggest first
-                write = _table_writer(result.tables, t)
-                if sizes[t] >= _BIG_TABLE:
-                    futures[t] = worker_pool().submit(_stage, out_dir / f"{t}.parquet", write)
+            for name in sorted(writers, key=lambda t: -sizes[t]):  # biggest first
+                write = (
+                    _issue_writer(*writers[name])
+                    if name in _ISSUES
+                    else _table_writer(*writers[name])
+                )
+                if sizes[name] >= _BIG_TABLE:
+                    futures[name] = worker_pool().submit(_stage, out_dir / f"{name}.parquet", write)
                 else:
-                    written[t] = _stage(out_dir / f"{t}.parquet", write)
-            for name in ("rejected", "duplicates", "warnings"):
-                frame = getattr(result, name)
-                parquet(frame.astype({"source_sheet": "str"}) if len(frame) else frame, name)
-                csv(frame, name)
+                    written[name] = _stage(out_dir / f"{name}.parquet", write)
+            for name in _ISSUES:
+                frame = _compact(result.issues, name)
+                grouped = group_duplicates(frame) if name == "duplicates" else group_issues(frame)
+                csv(grouped, name)
             csv(result.files, "quality")
         finally:
             wait(futures.values())  # ... and all are done (or failed) before the manifest
         written.update((t, f.result()) for t, f in futures.items())
-        staged[:0] = [written[t] for t in result.tables]
+        staged[:0] = [written[t] for t in [*result.tables, *_ISSUES]]
         manifest = {
             "generated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "files": [f.as_dict() for f in result.raw_files],

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from qyzj_analytics.contract.model import load_contract
+from qyzj_analytics.ingest.parse import CODE_CHARS
 from qyzj_analytics.sample.exports import SERVICE_HEADER, excel_serial
 from qyzj_analytics.sample.identities import (
     draw_credit_codes,
@@ -117,3 +118,94 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
             write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
         )
         fh.write(("合计," + f"{rows}家次" + "," * (width - 2) + "\n").encode("utf-8"))
+
+
+PLAIN_HEADER = ("序号", "企业名称", "统一社会信用代码", "服务日期", "服务类型", "是否规上")
+
+
+def write_plain_services_csv(
+    path: Path,
+    rows: int,
+    seed: int = 0,
+    firms: int = 5_000,
+    bad_code_share: float = 0.01,
+    duplicate_share: float = 0.065,
+) -> None:
+    """A plain services export (UTF-8, no BOM, no title or total row), like the platform's own.
+
+    Six columns (:data:`PLAIN_HEADER`); ``firms`` enterprises, of which ``bad_code_share`` have
+    a credit code failing its check digit (1.0: every code, as a platform that masks codes);
+    dates 90 % ``2025/01/20`` and 10 % ``2025年1月20日``; ``duplicate_share`` of the rows repeat
+    an earlier row's enterprise, day and service type (with its own 序号 and date format).
+    A million rows (≈ 87 MB) take a few seconds.
+    """
+    rng = np.random.default_rng(seed)
+    codes = draw_credit_codes(rng, firms)
+    names = draw_enterprise_names(rng, firms, codes)
+    above = np.where(rng.random(firms) < 0.25, "是", "否")
+    n_bad = round(firms * bad_code_share)
+    if n_bad:
+        codes = _spoil_check_digits(codes, rng.choice(firms, size=n_bad, replace=False))
+
+    contract = load_contract()
+    start = contract.period_start
+    n_days = (contract.period_end - start).days + 1
+    days = [start + dt.timedelta(days=i) for i in range(n_days)]
+    date_dict = pa.array(
+        [f"{d.year}/{d.month:02d}/{d.day:02d}" for d in days]
+        + [f"{d.year}年{d.month}月{d.day}日" for d in days]
+    )
+
+    n_dup = round(rows * duplicate_share)
+    n_unique = rows - n_dup
+    space = firms * n_days * len(SERVICE_TYPES)
+    keys = rng.choice(space, size=min(n_unique, space), replace=False)
+    if len(keys) < n_unique:  # tiny pools: allow repeats
+        keys = np.concatenate([keys, rng.integers(0, space, size=n_unique - len(keys))])
+    keys = np.sort(keys)  # by enterprise, then day: shuffled into date order below
+    ent, rest = np.divmod(keys, n_days * len(SERVICE_TYPES))
+    day, kind = np.divmod(rest, len(SERVICE_TYPES))
+    order = np.argsort(day, kind="stable")
+    ent, day, kind = ent[order], day[order], kind[order]
+    is_dup = np.zeros(rows, dtype=bool)
+    if n_dup:
+        is_dup[rng.choice(np.arange(1, rows), size=n_dup, replace=False)] = True
+    src = np.empty(rows, dtype=np.int64)
+    src[~is_dup] = np.arange(n_unique)
+    base = np.cumsum(~is_dup) - 1  # a duplicate repeats a nearby earlier row
+    src[is_dup] = np.maximum(base[is_dup] - rng.integers(0, 200, size=n_dup), 0)
+    ent, day, kind = ent[src], day[src], kind[src]
+    date_idx = day + np.where(rng.random(rows) < 0.1, n_days, 0)
+
+    def take(values: Any, idx: np.ndarray) -> pa.Array:
+        return pc.take(pa.array(values), pa.array(idx))
+
+    table = pa.table(
+        {
+            "序号": pa.array(np.arange(1, rows + 1)),
+            "企业名称": take(names.tolist(), ent),
+            "统一社会信用代码": take(codes.tolist(), ent),
+            "服务日期": pc.take(date_dict, pa.array(date_idx)),
+            "服务类型": take(list(SERVICE_TYPES), kind),
+            "是否规上": take(above.tolist(), ent),
+        }
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write((",".join(PLAIN_HEADER) + "\n").encode("utf-8"))
+        pacsv.write_csv(
+            table,
+            fh,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
+        )
+
+
+def _spoil_check_digits(codes: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``codes`` with the check character of those at ``which`` replaced by a wrong one."""
+    out = codes.astype(object)
+    for i in which:  # (a few thousand codes at most)
+        code = out[i]
+        right = CODE_CHARS.index(code[17])
+        out[i] = code[:17] + CODE_CHARS[(right + 1 + i % 30) % len(CODE_CHARS)]
+    return out.astype(codes.dtype)
