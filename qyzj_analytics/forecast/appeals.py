@@ -18,7 +18,7 @@ from qyzj_analytics.forecast.streams import Streams
 # Model settings (not contract numbers); the backtest (``qyzj backtest``) checks them.
 PRIOR_CLOSE_DAYS = 30.0  # appeal closure-time tail: a prior worth one closure in 30 days
 CLOSURE_FRAILTY = 1.0  # Gamma frailty of the closure-time tail: long-open appeals are hard ones
-PRIOR_NEVER_CLOSE = (1.0, 19.0)  # Beta prior of the share of appeals never closed (mean 5 %)
+PRIOR_NEVER_CLOSE = (2.0, 18.0)  # Beta prior of the share of appeals never closed (mean 10 %)
 APPEAL_SCENARIOS = 32  # Bayesian-bootstrap re-estimates of the appeal closure-time curve
 
 
