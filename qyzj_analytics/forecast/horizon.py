@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,13 @@ class Horizon:
 
 def holiday_windows(calendar: WorkdayCalendar) -> np.ndarray:
     """Per day of the calendar: a working day within ``HOLIDAY_WINDOWS`` of a long holiday."""
-    names = holiday_names(calendar.start, calendar.end)
+    return _holiday_windows(calendar.start, calendar.end)
+
+
+@lru_cache(maxsize=16)
+def _holiday_windows(start: dt.date, end: dt.date) -> np.ndarray:
+    calendar = workday_calendar(start, end)
+    names = holiday_names(start, end)
     work = np.flatnonzero(calendar.mask)
     slow = np.zeros(len(calendar.mask), bool)
     for name, (before, after) in HOLIDAY_WINDOWS.items():
@@ -80,6 +87,7 @@ def holiday_windows(calendar: WorkdayCalendar) -> np.ndarray:
             first = np.searchsorted(work, days.min())
             last = np.searchsorted(work, days.max(), side="right")
             slow[work[max(0, first - before) : last + after]] = True
+    slow.setflags(write=False)
     return slow
 
 

@@ -23,13 +23,15 @@ from qyzj_analytics.forecast.methods import OFFLINE_KPI, OFFLINE_TAG_KPIS, POLIC
 from qyzj_analytics.forecast.streams import Streams
 
 # Model settings (not contract numbers); the backtest (``qyzj backtest``) checks them.
-# A rate with a target: either the stream runs near the target pace (give or take
-# ``PRIOR_LOG_SD``) or it does not (a prior worth ``PRIOR_WORKDAYS`` working days at that pace);
-# the data decide between the two (their marginal likelihoods), from even odds.
-PRIOR_LOG_SD = 0.5
+# A rate with a target: a prior worth ``PRIOR_WORKDAYS`` working days at the target pace. A rare
+# stream (fewer than ``RARE_EVENTS`` a year at the target pace: a quarter's data cannot tell its
+# rate) may also run near the target pace, give or take ``PRIOR_LOG_SD``: the data decide between
+# the two (their marginal likelihoods), from even odds.
 PRIOR_WORKDAYS = 5.0
+RARE_EVENTS = 6.0
+PRIOR_LOG_SD = 0.5
 PRIOR_NEAR_TARGET = 0.5
-DRIFT_SD = 0.05  # the rest of the year's mean rate may differ from the year so far by ~±5 %
+DRIFT_SD = 0.03  # beyond the month factors, the rest of the year's mean rate may drift by ~±3 %
 PRIOR_SLOW = (
     0.7  # rate on a holiday-window working day (春节, 国庆) relative to others, before data
 )
@@ -94,10 +96,15 @@ def estimate_slow(dates: np.ndarray, horizon: Horizon) -> float:
     return float(np.clip(slow, 0.05, 1.5))
 
 
-def _gamma_components(prior_mean: float | None) -> list[tuple[float, float, float]]:
-    """The prior as (weight, a, b) Gamma components: near the target pace, or vague."""
+def _gamma_components(
+    prior_mean: float | None, period_workdays: float
+) -> list[tuple[float, float, float]]:
+    """The prior as (weight, a, b) Gamma components: vague, and near the target pace if rare."""
     if not prior_mean or prior_mean <= 0:
         return [(1.0, 0.5, 0.0)]
+    vague = (1.0, PRIOR_WORKDAYS * prior_mean, PRIOR_WORKDAYS)
+    if prior_mean * period_workdays >= RARE_EVENTS:
+        return [vague]
     a_near = 1 / PRIOR_LOG_SD**2
     return [
         (PRIOR_NEAR_TARGET, a_near, a_near / prior_mean),
@@ -109,12 +116,12 @@ def fit_rate(values: pd.Series, horizon: Horizon, prior_mean: float | None) -> R
     """Fit a per-working-day rate on the event dates so far (already limited to ≤ as_of).
 
     Working days of a holiday window count as ``slow`` of a day (:func:`estimate_slow`), so the
-    exposure W is in ordinary working days. The prior is a mixture of two Gammas (a, b): near
-    the target pace (a = 1/``PRIOR_LOG_SD``², b = a / pace) or vague (worth ``PRIOR_WORKDAYS``
-    working days at that pace); each component's posterior mean is (n + a)/(W + b), and the
-    components are weighed by how well they predicted the n events seen (negative binomial
-    marginal likelihood), so a target far off the data stops pulling. Without a target a = ½,
-    b = 0. The spread adds to the posterior's the overdispersion seen so far (φ_m per month, φ_d
+    exposure W is in ordinary working days. The prior is a Gamma (a, b) worth b =
+    ``PRIOR_WORKDAYS`` working days at the target pace; for a rare stream, a mixture of that and
+    a Gamma near the target pace (a = 1/``PRIOR_LOG_SD``², b = a / pace). Each component's
+    posterior mean is (n + a)/(W + b), and the components are weighed by how well they predicted
+    the n events seen (negative binomial marginal likelihood), so a target far off the data
+    stops pulling. Without a target a = ½, b = 0. The spread adds to the posterior's the overdispersion seen so far (φ_m per month, φ_d
     per day): m² (φ_m Σ w_month² + φ_d W) / (W + b)². Draws are log-normal with that mean and
     variance; before the first working day the target pace, give or take ``PRIOR_LOG_SD``.
     ``prior_events`` is the larger a: tag shares weighed at least that much keep every expected
@@ -126,7 +133,7 @@ def fit_rate(values: pd.Series, horizon: Horizon, prior_mean: float | None) -> R
     months = horizon.elapsed_month_workdays - (1 - slow) * horizon.elapsed_slow_workdays
     exposure = float(months.sum())
     phi = estimate_dispersion(dates, horizon, slow)
-    parts = _gamma_components(prior_mean)
+    parts = _gamma_components(prior_mean, horizon.period_workdays)
     a_max = max(a for _, a, _ in parts)
     if exposure == 0:
         if not prior_mean or prior_mean <= 0:
@@ -190,8 +197,13 @@ def sample_month_means(
     w = fit.month_exposure(horizon.month_workdays, horizon.month_slow_workdays)
     # the month factor and the day noise averaged over the month's working days
     spread = fit.dispersion.month + fit.dispersion.day / np.maximum(w, 1.0)
-    shock = streams(f"{name}.shock").gamma(1.0 / spread, spread, size=(draws, months))
-    return rate[:, None] * shock * w[None, :]
+    rng = streams(f"{name}.shock")
+    shock = np.empty((draws, months))
+    for j, v in enumerate(spread):  # a scalar shape per month draws faster than an array
+        shock[:, j] = rng.gamma(1.0 / v, v, size=draws)
+    shock *= rate[:, None]
+    shock *= w[None, :]
+    return shock
 
 
 def sample_total_mean(
