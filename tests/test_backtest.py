@@ -1,8 +1,14 @@
-"""Backtest of the forecast against simulated years with known processes."""
+"""Backtest of the forecast against simulated years from a broad family: the years, the
+statistics (coverage, pinball loss, the pace baseline, skill, bands) on hand-made cases, the CLI
+(progress on stderr, --strict) and the calibration ingredients it checks."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 from builders import CONTRACT
 
@@ -13,7 +19,24 @@ from qyzj_analytics.forecast.backtest import (
     format_backtest,
     run_backtest,
 )
-from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
+from qyzj_analytics.forecast.backtest_score import (
+    COUNT_KPIS,
+    baseline_quantiles,
+    check_bands,
+    pinball_loss,
+    poisson_quantiles,
+    score_rows,
+    skill,
+)
+from qyzj_analytics.forecast.backtest_years import (
+    RATE_RANGE,
+    SAMPLE_PER_YEAR,
+    StreamProcess,
+    draw_process,
+    holiday_weights,
+    simulate_stream,
+    simulate_tables,
+)
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.processed import empty_table
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
@@ -49,7 +72,9 @@ def test_interval_coverage_over_simulated_years() -> None:
     assert [q.quarter for q in result.quarters] == [1, 2, 3]
     for q in result.quarters:
         assert 0.62 <= q.coverage <= 0.96, q
-        assert 0.5 <= q.score_coverage <= 1.0, q
+        # issue 16's family (rates around the sample's, not the targets) leaves the base score's
+        # interval narrower at Q1: 62–64 % over 160 years, 46 % in these 24 (was ≥ 0.5)
+        assert 0.4 <= q.score_coverage <= 1.0, q
     # errors shrink as the year goes by
     errors = [q.median_abs_error for q in result.quarters]
     assert errors[0] > errors[2]
@@ -67,28 +92,6 @@ def test_backtest_cli(capsys: pytest.CaptureFixture[str]) -> None:
 
 # --------------------------------------------------------------------------------------------
 # The statistics on hand-made cases (issue 16)
-
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from qyzj_analytics.forecast.backtest_score import (  # noqa: E402
-    COUNT_KPIS,
-    baseline_quantiles,
-    check_bands,
-    pinball_loss,
-    poisson_quantiles,
-    score_rows,
-    skill,
-)
-from qyzj_analytics.forecast.backtest_years import (  # noqa: E402
-    RATE_RANGE,
-    SAMPLE_PER_YEAR,
-    StreamProcess,
-    holiday_weights,
-    simulate_stream,
-)
 
 
 def test_poisson_quantiles_match_the_cdf() -> None:
