@@ -36,8 +36,8 @@ def closure_survival(
     """P(an appeal is still open t days after receipt) for t = 0..size-1.
 
     Kaplan–Meier over the follow-up seen so far, up to τ: the last day with ``MIN_AT_RISK``
-    appeals at risk (half the appeals when there are fewer), since the curve's last steps rest on
-    one or two appeals. Beyond τ, a share
+    appeals at risk (the longest follow-up when there are fewer than twice that many appeals),
+    since the curve's last steps rest on one or two appeals. Beyond τ, a share
     ``never`` (capped at S(τ)) stays open for good and the rest closes with the hazard seen over
     [τ/2, τ] (closures per appeal-day at risk, with a prior worth one closure in
     ``PRIOR_CLOSE_DAYS`` days), lifted to the appeals that do close, and a Gamma frailty tail
@@ -56,11 +56,12 @@ def closure_survival(
     leaving = np.bincount(d, weights=w, minlength=size)
     at_risk = w.sum() - np.concatenate([[0.0], np.cumsum(leaving)[:-1]])
     # follow the curve while enough appeals are at risk: its last steps rest on one or two
-    # appeals, and the never-closing share may not exceed the survival there
-    trusted = np.flatnonzero(
-        at_risk[: int(d.max()) + 1 if len(d) else 1] >= min(MIN_AT_RISK, w.sum() / 2)
-    )
-    tau = int(trusted[-1]) if len(trusted) else 0
+    # appeals, and the never-closing share may not exceed the survival there (with fewer than
+    # twice MIN_AT_RISK appeals in all, the whole curve is all there is)
+    last = int(d.max()) if len(d) else 0
+    enough = MIN_AT_RISK if w.sum() >= 2 * MIN_AT_RISK else 0.0
+    trusted = np.flatnonzero(at_risk[: last + 1] >= enough)
+    tau = int(trusted[-1]) if len(trusted) else last
     hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 1e-12)
     survival = np.cumprod(1 - np.clip(hazard, 0.0, 1.0))
     window = slice(tau // 2, tau + 1)
