@@ -28,6 +28,7 @@ from qyzj_analytics.forecast.settings import (
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
+EXIT_BACKTEST_MISSED = 6  # `qyzj backtest --strict`: a band of the backtest was missed
 AS_OF_HELP = "截至日期，如 2025-09-30、2025/9/30 或 2025年9月30日；晚于合同服务期结束按结束日计"
 
 
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_plan_arguments(p)
 
-    p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验 P10–P90 覆盖率")
+    p = sub.add_parser("backtest", help="回测年终预测：模拟完整年度，检验区间覆盖率与技巧分")
     p.add_argument(
         "--years",
         type=positive_int,
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", type=Path, help="合同配置 YAML（默认内置 2025 合同）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"有未达标项时以退出码 {EXIT_BACKTEST_MISSED} 结束（供计划任务报警）",
+    )
 
     add_report_parser(sub)
 
@@ -295,16 +301,41 @@ def run_forecast(args: argparse.Namespace) -> int:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
-    """``qyzj backtest``: interval coverage of the forecast over simulated full years."""
+    """``qyzj backtest``: coverage and skill of the forecast over simulated full years.
+
+    Progress goes to stderr (stdout stays the table or the JSON). A missed band is flagged in
+    the output; with ``--strict`` it also ends with ``EXIT_BACKTEST_MISSED``, so a scheduled run
+    notices a forecast that lost its calibration (the result is deterministic for a seed, so a
+    red run is a change in the code or the contract, not luck).
+    """
+    import time
+
     from qyzj_analytics.forecast.backtest import backtest_to_dict, format_backtest
     from qyzj_analytics.forecast.backtest import run_backtest as backtest
 
     contract = _contract(args)
-    result = backtest(years=args.years, draws=args.draws, seed=args.seed, contract=contract)
+    started = time.monotonic()
+    step = max(1, args.years // 10)
+
+    def progress(done: int, years: int) -> None:
+        if done % step and done != years:
+            return
+        spent = time.monotonic() - started
+        left = spent / done * (years - done)
+        print(
+            f"回测 {done}/{years} 年 …（已用 {spent:.0f} 秒，预计还需 {left:.0f} 秒）",
+            file=sys.stderr,
+        )
+
+    result = backtest(
+        years=args.years, draws=args.draws, seed=args.seed, contract=contract, progress=progress
+    )
     if args.json:
         print(json_text(backtest_to_dict(result)))
     else:
         print(format_backtest(result, contract))
+    if args.strict and not result.bands_met:
+        return EXIT_BACKTEST_MISSED
     return EXIT_OK
 
 

@@ -1,8 +1,14 @@
-"""Backtest of the forecast against simulated years with known processes."""
+"""Backtest of the forecast against simulated years from a broad family: the years, the
+statistics (coverage, pinball loss, the pace baseline, skill, bands) on hand-made cases, the CLI
+(progress on stderr, --strict) and the calibration ingredients it checks."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 from builders import CONTRACT
 
@@ -13,7 +19,24 @@ from qyzj_analytics.forecast.backtest import (
     format_backtest,
     run_backtest,
 )
-from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
+from qyzj_analytics.forecast.backtest_score import (
+    COUNT_KPIS,
+    baseline_quantiles,
+    check_bands,
+    pinball_loss,
+    poisson_quantiles,
+    score_rows,
+    skill,
+)
+from qyzj_analytics.forecast.backtest_years import (
+    RATE_RANGE,
+    SAMPLE_PER_YEAR,
+    StreamProcess,
+    draw_process,
+    holiday_weights,
+    simulate_stream,
+    simulate_tables,
+)
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.processed import empty_table
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
@@ -49,7 +72,9 @@ def test_interval_coverage_over_simulated_years() -> None:
     assert [q.quarter for q in result.quarters] == [1, 2, 3]
     for q in result.quarters:
         assert 0.62 <= q.coverage <= 0.96, q
-        assert 0.5 <= q.score_coverage <= 1.0, q
+        # issue 16's family (rates around the sample's, not the targets) leaves the base score's
+        # interval narrower at Q1: 62–64 % over 160 years, 46 % in these 24 (was ≥ 0.5)
+        assert 0.4 <= q.score_coverage <= 1.0, q
     # errors shrink as the year goes by
     errors = [q.median_abs_error for q in result.quarters]
     assert errors[0] > errors[2]
@@ -63,3 +88,178 @@ def test_backtest_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backtest", "--years", "2", "--draws", "200", "--seed", "1", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"Q3"' in out and "coverage_p10_p90" in out
+
+
+# --------------------------------------------------------------------------------------------
+# The statistics on hand-made cases (issue 16)
+
+
+def test_poisson_quantiles_match_the_cdf() -> None:
+    assert poisson_quantiles(0.0).tolist() == [0.0, 0.0, 0.0]
+    # Poisson(1): CDF(0) = 0.368, CDF(1) = 0.736, CDF(2) = 0.920
+    assert poisson_quantiles(1.0).tolist() == [0.0, 1.0, 2.0]
+    rng = np.random.default_rng(0)
+    draws = rng.poisson(1500.0, 400_000)
+    expected = np.quantile(draws, [0.1, 0.5, 0.9], method="inverted_cdf")
+    assert np.abs(poisson_quantiles(1500.0) - expected).max() <= 1
+
+
+def test_baseline_extrapolates_by_days_and_caps_months() -> None:
+    # 20 events in 73 of 365 days: 80 more expected, Poisson around it
+    out = baseline_quantiles(20.0, 73, 365)
+    assert out[1] == 20 + 80
+    assert out.tolist() == (20 + poisson_quantiles(80.0)).tolist()
+    # 直播达标月份: 3 months met in 90 days extrapolate past 12, capped at the period's months
+    months = baseline_quantiles(3.0, 90, 365, cap=12.0)
+    assert months.max() == 12.0 and months[0] >= 3.0
+    assert baseline_quantiles(0.0, 90, 365).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_pinball_loss_by_hand() -> None:
+    truth = np.array([10.0, 0.0])
+    q = np.array([[8.0, 10.0, 14.0], [1.0, 2.0, 3.0]])
+    # row 1: 0.1·2 + 0 + 0.1·4 → 0.6 / 3; row 2: 0.9·1 + 0.5·2 + 0.1·3 → 2.2 / 3
+    assert np.allclose(pinball_loss(truth, q), [0.2, 2.2 / 3])
+
+
+def _rows(
+    truth: list[float], model: list[list[float]], base: list[list[float]], **extra
+) -> pd.DataFrame:
+    n = len(truth)
+    frame = pd.DataFrame(
+        {
+            "year": range(n),
+            "quarter": extra.get("quarter", [1] * n),
+            "kpi": extra.get("kpi", ["offline_events"] * n),
+            "target": extra.get("target", [10.0] * n),
+            "truth": truth,
+        }
+    )
+    frame[["p10", "p50", "p90"]] = np.array(model, float)
+    frame[["b10", "b50", "b90"]] = np.array(base, float)
+    return frame
+
+
+def test_coverage_and_skill_by_hand() -> None:
+    rows = score_rows(
+        _rows(
+            [10.0, 20.0],
+            [[9, 10, 11], [9, 10, 11]],  # covers the first, misses the second
+            [[5, 10, 15], [5, 10, 15]],
+        )
+    )
+    assert rows["hit"].tolist() == [True, False]
+    model = pinball_loss(np.array([10.0, 20.0]), np.array([[9, 10, 11]] * 2, float)) / 10
+    base = pinball_loss(np.array([10.0, 20.0]), np.array([[5, 10, 15]] * 2, float)) / 10
+    assert np.allclose(rows["loss"], model) and np.allclose(rows["base_loss"], base)
+    assert skill(rows) == pytest.approx(1 - model.sum() / base.sum())
+    perfect = score_rows(_rows([10.0], [[10, 10, 10]], [[5, 10, 15]]))
+    assert skill(perfect) == 1.0
+    same = score_rows(_rows([10.0], [[5, 10, 15]], [[5, 10, 15]]))
+    assert skill(same) == 0.0
+
+
+def test_bands_flag_what_is_outside() -> None:
+    n = 10
+    kpis = [k for k in COUNT_KPIS for _ in range(n)]
+    truth = [10.0] * len(kpis)
+    # every count KPI covered 9 times in 10 at Q3 (90 %: outside 75–88 %, inside 70–92 %)
+    model = [[5, 10, 15] if i % n else [11, 12, 13] for i in range(len(kpis))]
+    rows = score_rows(
+        _rows(truth, model, [[0, 0, 0]] * len(kpis), kpi=kpis, quarter=[3] * len(kpis))
+    )
+    bands = {b.label: b for b in check_bands(rows, {})}
+    assert not bands["Q3 区间覆盖率（计数指标）"].ok
+    assert bands["Q3 区间覆盖率（计数指标）"].value == pytest.approx(0.9)
+    assert all(
+        b.ok for label, b in bands.items() if label.endswith("（各季度）") and "覆盖率" in label
+    )
+    assert bands["Q3 技巧分（计数指标）"].ok  # the baseline at 0 is far worse
+
+
+def test_family_varies_around_the_sample() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        process = draw_process(rng, CONTRACT)
+        ratio = process.services.per_year / SAMPLE_PER_YEAR["services"]
+        assert RATE_RANGE[0] <= ratio <= RATE_RANGE[1]
+        assert 0.1 <= process.offline.month_sigma <= 0.3
+        assert 0.0 <= process.online.day_dispersion <= 0.5
+
+
+def test_holiday_dips_around_spring_festival() -> None:
+    start, end = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    w = holiday_weights(start, end, 0.4)
+    assert w[(dt.date(2025, 2, 6) - start).days] == pytest.approx(0.4)  # back after 春节
+    assert w[(dt.date(2025, 5, 20) - start).days] == 1.0
+    assert 0.4 < w[(dt.date(2025, 9, 30) - start).days] < 1.0  # before 国庆, half the dip
+    events = simulate_stream(
+        np.random.default_rng(1), StreamProcess(5000.0, holiday_dip=0.4), start, end
+    )
+    feb = ((events >= np.datetime64("2025-02-05")) & (events < np.datetime64("2025-02-12"))).sum()
+    may = ((events >= np.datetime64("2025-05-12")) & (events < np.datetime64("2025-05-17"))).sum()
+    assert feb < 0.6 * may  # five working days each
+
+
+def test_backtest_prints_progress_and_strict_exit(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["backtest", "--years", "2", "--draws", "200", "--seed", "1", "--json", "--strict"])
+    captured = capsys.readouterr()
+    assert "回测 1/2 年" in captured.err and "回测 2/2 年" in captured.err
+    out = json.loads(captured.out)  # progress never reaches stdout
+    assert code == (0 if out["bands_met"] else 6)
+    assert {b["ok"] for b in out["bands"]} <= {True, False}
+    assert main(["backtest", "--years", "2", "--draws", "200", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "达标检查" in text and ("未达标" in text) == (not out["bands_met"])
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration ingredients: overdispersion at two time scales, the holiday-window slowdown
+
+
+def _stream_dates(process: StreamProcess, seed: int) -> np.ndarray:
+    return simulate_stream(
+        np.random.default_rng(seed), process, CONTRACT.period_start, CONTRACT.period_end
+    )
+
+
+def test_day_noise_is_not_taken_for_month_swings() -> None:
+    from qyzj_analytics.forecast.dispersion import estimate_dispersion
+    from qyzj_analytics.forecast.horizon import build_horizon
+
+    horizon = build_horizon(CONTRACT, dt.date(2025, 9, 30))
+
+    def upto(dates: np.ndarray) -> np.ndarray:
+        return dates[dates <= np.datetime64("2025-09-30")]
+
+    # negative binomial days (k = 2), no month factor: day noise, hardly any month variance
+    days = [
+        estimate_dispersion(
+            upto(_stream_dates(StreamProcess(3000.0, day_dispersion=0.5), s)), horizon
+        )
+        for s in range(5)
+    ]
+    assert np.mean([d.month for d in days]) < 0.02
+    assert 0.3 < np.mean([d.day for d in days]) < 0.7
+    # Poisson days, month factors with σ = 0.3: month variance ≈ 0.09, little day noise
+    months = [
+        estimate_dispersion(upto(_stream_dates(StreamProcess(3000.0, month_sigma=0.3), s)), horizon)
+        for s in range(5)
+    ]
+    assert 0.04 < np.mean([d.month for d in months]) < 0.15
+    assert np.mean([d.day for d in months]) < 0.1
+
+
+def test_slow_holiday_windows_are_estimated_and_shape_the_rest_of_the_year() -> None:
+    from qyzj_analytics.forecast.horizon import build_horizon
+    from qyzj_analytics.forecast.rates import estimate_slow, fit_rate
+
+    horizon = build_horizon(CONTRACT, dt.date(2025, 3, 31))
+    dates = _stream_dates(StreamProcess(4000.0, holiday_dip=0.3, off_day_share=0.0), 2)
+    so_far = dates[dates <= np.datetime64("2025-03-31")]
+    assert 0.2 < estimate_slow(so_far, horizon) < 0.45
+    flat = _stream_dates(StreamProcess(4000.0, off_day_share=0.0), 2)
+    assert 0.85 < estimate_slow(flat[flat <= np.datetime64("2025-03-31")], horizon) < 1.15
+    # the rate is per ordinary working day: the slow days of Q1 do not drag it down
+    fit = fit_rate(pd.Series(so_far.astype("M8[s]")), horizon, None)
+    assert fit.mean == pytest.approx(4000 / 248, rel=0.12)

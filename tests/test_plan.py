@@ -57,7 +57,9 @@ def hard_tables(seed: int = 3) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def hard() -> Outlook:
-    return forecast_outlook(ctx_at(Q3_END, hard_tables()), draws=4000, seed=5)
+    # seed 7: a year where 良好 needs experts, appeal closures and weekly publishing (issue 16
+    # changed the simulated years; seed 3 now reaches 良好 with 联盟 events instead)
+    return forecast_outlook(ctx_at(Q3_END, hard_tables(seed=7)), draws=4000, seed=5)
 
 
 def apply_plan(o: Outlook, extra: dict[str, int]) -> dict[str, np.ndarray]:

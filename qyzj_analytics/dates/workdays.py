@@ -156,3 +156,38 @@ def workday_calendar(start: dt.date, end: dt.date) -> WorkdayCalendar:
         if fell_back:
             fallback.append(year)
     return WorkdayCalendar(start, end, np.concatenate(masks), tuple(fallback))
+
+
+@lru_cache(maxsize=16)
+def _year_holidays(year: int) -> np.ndarray:
+    """The statutory holiday of every day of ``year`` ('' for other days or a year without data)."""
+    days = _days(dt.date(year, 1, 1), dt.date(year, 12, 31)).astype(dt.date)
+    try:
+        import chinese_calendar
+
+        names = [chinese_calendar.get_holiday_detail(d) for d in days]
+    except NotImplementedError:
+        return np.full(len(days), "", dtype=object)
+    out = np.array([name if off and name else "" for off, name in names], dtype=object)
+    out.setflags(write=False)
+    return out
+
+
+def holiday_names(first: dt.date, last: dt.date) -> np.ndarray:
+    """The statutory holiday (chinese-calendar's name) of each day of ``first``..``last``.
+
+    Make-up working days (调休) and ordinary days get ''; so does a year the library has no
+    data for.
+
+    >>> names = holiday_names(dt.date(2025, 9, 30), dt.date(2025, 10, 2))
+    >>> list(names)
+    ['', 'National Day', 'National Day']
+    """
+    if last < first:
+        return np.zeros(0, dtype=object)
+    parts = []
+    for year in range(first.year, last.year + 1):
+        lo = max(first, dt.date(year, 1, 1)).timetuple().tm_yday - 1
+        hi = min(last, dt.date(year, 12, 31)).timetuple().tm_yday
+        parts.append(_year_holidays(year)[lo:hi])
+    return np.concatenate(parts)

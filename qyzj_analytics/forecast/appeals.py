@@ -18,8 +18,12 @@ from qyzj_analytics.forecast.streams import Streams
 # Model settings (not contract numbers); the backtest (``qyzj backtest``) checks them.
 PRIOR_CLOSE_DAYS = 30.0  # appeal closure-time tail: a prior worth one closure in 30 days
 CLOSURE_FRAILTY = 1.0  # Gamma frailty of the closure-time tail: long-open appeals are hard ones
-PRIOR_NEVER_CLOSE = (1.0, 19.0)  # Beta prior of the share of appeals never closed (mean 5 %)
+PRIOR_NEVER_CLOSE = (
+    1.0,
+    9.0,
+)  # Beta prior of the share of appeals never closed (mean 10 %, sd 9 %)
 APPEAL_SCENARIOS = 32  # Bayesian-bootstrap re-estimates of the appeal closure-time curve
+MIN_AT_RISK = 5.0  # the Kaplan–Meier curve is followed while this many appeals are at risk
 
 
 def closure_survival(
@@ -31,7 +35,9 @@ def closure_survival(
 ) -> np.ndarray:
     """P(an appeal is still open t days after receipt) for t = 0..size-1.
 
-    Kaplan–Meier over the follow-up seen so far. Beyond the longest follow-up τ, a share
+    Kaplan–Meier over the follow-up seen so far, up to τ: the last day with ``MIN_AT_RISK``
+    appeals at risk (the longest follow-up when there are fewer than twice that many appeals),
+    since the curve's last steps rest on one or two appeals. Beyond τ, a share
     ``never`` (capped at S(τ)) stays open for good and the rest closes with the hazard seen over
     [τ/2, τ] (closures per appeal-day at risk, with a prior worth one closure in
     ``PRIOR_CLOSE_DAYS`` days), lifted to the appeals that do close, and a Gamma frailty tail
@@ -46,10 +52,16 @@ def closure_survival(
     """
     w = np.ones(len(durations)) if weights is None else weights
     d = np.clip(durations.astype(np.int64), 0, size - 1)
-    tau = int(d.max()) if len(d) else 0
     events = np.bincount(d[closed], weights=w[closed], minlength=size)
     leaving = np.bincount(d, weights=w, minlength=size)
     at_risk = w.sum() - np.concatenate([[0.0], np.cumsum(leaving)[:-1]])
+    # follow the curve while enough appeals are at risk: its last steps rest on one or two
+    # appeals, and the never-closing share may not exceed the survival there (with fewer than
+    # twice MIN_AT_RISK appeals in all, the whole curve is all there is)
+    last = int(d.max()) if len(d) else 0
+    enough = MIN_AT_RISK if w.sum() >= 2 * MIN_AT_RISK else 0.0
+    trusted = np.flatnonzero(at_risk[: last + 1] >= enough)
+    tau = int(trusted[-1]) if len(trusted) else last
     hazard = np.divide(events, at_risk, out=np.zeros(size), where=at_risk > 1e-12)
     survival = np.cumprod(1 - np.clip(hazard, 0.0, 1.0))
     window = slice(tau // 2, tau + 1)

@@ -1,9 +1,11 @@
-"""Backtest of the year-end forecast against simulated full years with known processes.
+"""Backtest of the year-end forecast against simulated full years from a broad family.
 
 The simulated years come from :mod:`.backtest_years`. At the end of Q1, Q2 and Q3 the forecast
 is run on the data up to that day and compared with the year's true KPI values
-(``compute_actuals`` at period end): how often the truth falls inside P10–P90 (the goal is
-``COVERAGE_GOAL``), and the median absolute error of P50.
+(``compute_actuals`` at period end), and so is an analyst's pace extrapolation (the baseline,
+:func:`.backtest_score.baseline_quantiles`). Reported per quarter and per KPI: how often the truth
+falls inside P10–P90, the pinball loss against the baseline's (skill), and the bands of issue 16
+(:func:`.backtest_score.check_bands`).
 
 Rosters, staff and facts are held by the forecast; they are held here too (fixed before the year).
 """
@@ -11,15 +13,29 @@ Rosters, staff and facts are held by the forecast; they are held here too (fixed
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
+from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract, load_contract
-from qyzj_analytics.dates.periods import quarter_end
+from qyzj_analytics.dates.periods import period_months, quarter_end
+from qyzj_analytics.forecast.backtest_score import (
+    COUNT_KPIS,
+    MIN_SKILL,
+    MIN_SKILL_Q3,
+    QUARTER_COVERAGE_BAND,
+    Band,
+    baseline_quantiles,
+    check_bands,
+    score_rows,
+    skill,
+)
 from qyzj_analytics.forecast.backtest_years import draw_process, simulate_tables
-from qyzj_analytics.forecast.methods import SIMULATED_KPIS
-from qyzj_analytics.forecast.result import run_forecast
+from qyzj_analytics.forecast.methods import LIVESTREAM_KPI, SIMULATED_KPIS
+from qyzj_analytics.forecast.observe import observe
 from qyzj_analytics.forecast.settings import (
     BACKTEST_DRAWS,
     BACKTEST_SEED,
@@ -27,12 +43,14 @@ from qyzj_analytics.forecast.settings import (
     QUANTILES,
     quantiles,
 )
+from qyzj_analytics.forecast.simulate import simulate_year_end
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.kpi import KpiContext, compute_actuals
 from qyzj_analytics.scoring.score import base_score, score_points
 
-# Backtest settings (not contract numbers).
-COVERAGE_GOAL = (0.70, 0.90)
+# Backtest settings (not contract numbers): the per-quarter coverage band of the count KPIs.
+COVERAGE_GOAL = QUARTER_COVERAGE_BAND
+Progress = Callable[[int, int], None]  # (years done, years) after each simulated year
 
 
 @dataclass(frozen=True)
@@ -41,10 +59,11 @@ class QuarterResult:
 
     quarter: int
     as_of: dt.date
-    coverage: float  # share of (year, simulated KPI) pairs with P10 ≤ truth ≤ P90
+    coverage: float  # share of (year, count KPI) pairs with P10 ≤ truth ≤ P90
+    skill: float  # 1 − pinball loss / the baseline's, count KPIs pooled
     score_coverage: float
     pit_coverage: float  # discreteness-corrected: randomized PIT between the outer QUANTILES
-    median_abs_error: float  # pooled |P50 − truth| / target over simulated KPIs
+    median_abs_error: float  # pooled |P50 − truth| / target over the count KPIs
     score_median_abs_error: float  # base score points
     per_kpi: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -56,12 +75,28 @@ class QuarterResult:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """The backtest over ``years`` simulated years."""
+    """The backtest over ``years`` simulated years.
+
+    Attributes:
+        rows: one row per (year, quarter, simulated KPI): truth, the forecast's and the
+            baseline's P10/P50/P90, ``hit``, ``loss`` and ``base_loss`` (pinball over target).
+        per_kpi: per simulated KPI, the quarters pooled: coverage and skill.
+        bands: the bands of issue 16 and where the backtest fell.
+    """
 
     years: int
     draws: int
     seed: int
     quarters: list[QuarterResult]
+    rows: pd.DataFrame
+    per_kpi: dict[str, dict[str, float]]
+    skill: float  # count KPIs, quarters pooled
+    bands: list[Band]
+
+    @property
+    def bands_met(self) -> bool:
+        """Every band met."""
+        return all(b.ok for b in self.bands)
 
 
 def run_backtest(
@@ -70,8 +105,9 @@ def run_backtest(
     seed: int = BACKTEST_SEED,
     contract: Contract | None = None,
     quarters: tuple[int, ...] = (1, 2, 3),
+    progress: Progress | None = None,
 ) -> BacktestResult:
-    """Simulate ``years`` years, forecast at each quarter end and score the intervals.
+    """Simulate ``years`` years, forecast at each quarter end and score the forecasts.
 
     Args:
         years: simulated years.
@@ -79,60 +115,100 @@ def run_backtest(
         seed: seed of the whole backtest (processes, years and forecasts).
         contract: the contract (the bundled one by default).
         quarters: the quarter ends to forecast at.
+        progress: called with (years done, years) after each simulated year.
     """
     contract = contract or load_contract()
     ids = [k.id for k in contract.kpis if k.id in SIMULATED_KPIS]
     targets = {k.id: k.target for k in contract.kpis}
-    year = contract.period_start.year
-    ends = {q: quarter_end(year, q) for q in quarters}
-    root = np.random.SeedSequence(seed)
-    hits = {q: {k: [] for k in ids} for q in quarters}
-    errors = {q: {k: [] for k in ids} for q in quarters}
-    pits: dict[int, list[float]] = {q: [] for q in quarters}
-    score_hits: dict[int, list[bool]] = {q: [] for q in quarters}
-    score_errors: dict[int, list[float]] = {q: [] for q in quarters}
-    for child in root.spawn(years):
+    start, end = contract.period_start, contract.period_end
+    ends = {q: quarter_end(start.year, q) for q in quarters}
+    months = float(len(period_months(start, end)))
+    period_days = (end - start).days + 1
+    records: list[tuple] = []
+    scores: list[tuple[int, bool, float]] = []
+    for i, child in enumerate(np.random.SeedSequence(seed).spawn(years)):
         rng = np.random.default_rng(child)
         tables = simulate_tables(rng, draw_process(rng, contract), contract)
-        truth_ctx = KpiContext(tables, contract, contract.period_end, Facts())
-        truth = {k: v.value for k, v in compute_actuals(truth_ctx).items()}
-        true_score = _true_score(truth, contract)
+        truth = {
+            k: v.value
+            for k, v in compute_actuals(KpiContext(tables, contract, end, Facts())).items()
+        }
+        true_score = float(base_score(score_points(truth, contract)))
         for q in quarters:
             ctx = KpiContext(tables, contract, ends[q], Facts())
-            fc = run_forecast(ctx, draws=draws, seed=int(rng.integers(2**31)))
-            for k in fc.kpis:
-                if k.id not in hits[q]:
-                    continue
-                hits[q][k.id].append(k.p10 - 1e-9 <= truth[k.id] <= k.p90 + 1e-9)
-                errors[q][k.id].append(abs(k.p50 - truth[k.id]))
-                pits[q].append(randomized_pit(fc.values[k.id], truth[k.id], rng))
-            p10, p50, p90 = quantiles(fc.base)
-            score_hits[q].append(p10 - 1e-9 <= true_score <= p90 + 1e-9)
-            score_errors[q].append(abs(p50 - true_score))
+            obs = observe(ctx)
+            # the forecast's draws (as ``qyzj forecast`` makes them), without paying each draw
+            values = simulate_year_end(ctx, draws, int(rng.integers(2**31)), obs).values
+            elapsed = (ends[q] - start).days + 1
+            for k in ids:
+                cap = months if k == LIVESTREAM_KPI else None
+                base = baseline_quantiles(obs.actuals[k], elapsed, period_days, cap)
+                pit = randomized_pit(values[k], truth[k], rng)
+                records.append((i, q, k, targets[k], truth[k], *quantiles(values[k]), *base, pit))
+            p10, p50, p90 = quantiles(base_score(score_points(values, contract)))
+            scores.append((q, p10 - 1e-9 <= true_score <= p90 + 1e-9, abs(p50 - true_score)))
+        if progress is not None:
+            progress(i + 1, years)
+    columns = ["year", "quarter", "kpi", "target", "truth", "p10", "p50", "p90"]
+    rows = score_rows(pd.DataFrame(records, columns=[*columns, "b10", "b50", "b90", "pit"]))
+    names = {k.id: k.name for k in contract.kpis}
+    return summarize_backtest(
+        rows,
+        pd.DataFrame(scores, columns=["quarter", "hit", "error"]),
+        ends,
+        names,
+        years,
+        draws,
+        seed,
+    )
+
+
+def summarize_backtest(
+    rows: pd.DataFrame,
+    scores: pd.DataFrame,
+    ends: dict[int, dt.date],
+    names: dict[str, str],
+    years: int,
+    draws: int,
+    seed: int,
+) -> BacktestResult:
+    """Coverage, skill and errors per quarter and per KPI from the scored rows."""
     low, high = QUANTILES[0], QUANTILES[-1]
-    results = []
-    for q in quarters:
-        pooled = [h for k in ids for h in hits[q][k]]
-        relative = [e / targets[k] for k in ids for e in errors[q][k]]
-        results.append(
+    counts = rows.loc[rows["kpi"].isin(COUNT_KPIS)]
+    quarters = []
+    for q, as_of in ends.items():
+        part, mine = counts.loc[counts["quarter"] == q], rows.loc[rows["quarter"] == q]
+        score = scores.loc[scores["quarter"] == q]
+        pit = part["pit"].to_numpy(float)
+        quarters.append(
             QuarterResult(
                 quarter=q,
-                as_of=ends[q],
-                coverage=float(np.mean(pooled)),
-                score_coverage=float(np.mean(score_hits[q])),
-                pit_coverage=float(np.mean([low <= u <= high for u in pits[q]])),
-                median_abs_error=float(np.median(relative)),
-                score_median_abs_error=float(np.median(score_errors[q])),
+                as_of=as_of,
+                coverage=float(part["hit"].mean()),
+                skill=skill(part),
+                score_coverage=float(score["hit"].mean()),
+                pit_coverage=float(np.mean((pit >= low) & (pit <= high))),
+                median_abs_error=float(
+                    ((part["p50"] - part["truth"]).abs() / part["target"]).median()
+                ),
+                score_median_abs_error=float(score["error"].median()),
                 per_kpi={
                     k: {
-                        "coverage": float(np.mean(hits[q][k])),
-                        "median_abs_error": float(np.median(errors[q][k])),
+                        "coverage": float(g["hit"].mean()),
+                        "skill": skill(g),
+                        "median_abs_error": float((g["p50"] - g["truth"]).abs().median()),
                     }
-                    for k in ids
+                    for k, g in mine.groupby("kpi", sort=False)
                 },
             )
         )
-    return BacktestResult(years, draws, seed, results)
+    per_kpi = {
+        k: {"coverage": float(g["hit"].mean()), "skill": skill(g)}
+        for k, g in rows.groupby("kpi", sort=False)
+    }
+    return BacktestResult(
+        years, draws, seed, quarters, rows, per_kpi, skill(counts), check_bands(rows, names)
+    )
 
 
 def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) -> float:
@@ -147,27 +223,37 @@ def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) ->
     return below + float(rng.random()) * (at_most - below)
 
 
-def _true_score(truth: dict[str, float], contract: Contract) -> float:
-    """The base score of the year's true KPI values."""
-    return float(base_score(score_points(truth, contract)))
-
-
 def backtest_to_dict(result: BacktestResult) -> dict:
     """The ``qyzj backtest --json`` object."""
 
-    def num(x: float) -> float:
-        return round(float(x), 4)
+    def num(x: float) -> float | None:
+        return None if np.isnan(x) else round(float(x), 4)
 
     return {
         "years": result.years,
         "draws": result.draws,
         "seed": result.seed,
         "coverage_goal": list(COVERAGE_GOAL),
+        "count_kpis": list(COUNT_KPIS),
+        "skill_count_kpis": num(result.skill),
+        "bands_met": result.bands_met,
+        "bands": [
+            {
+                "label": b.label,
+                "value": num(b.value),
+                "low": b.low,
+                "high": None if b.high == float("inf") else b.high,
+                "ok": b.ok,
+            }
+            for b in result.bands
+        ],
+        "kpis": {k: {m: num(v) for m, v in s.items()} for k, s in result.per_kpi.items()},
         "quarters": {
             f"Q{r.quarter}": {
                 "as_of": r.as_of.isoformat(),
                 "coverage_p10_p90": num(r.coverage),
                 "within_goal": r.within_goal,
+                "skill": num(r.skill),
                 "coverage_randomized_pit": num(r.pit_coverage),
                 "median_abs_error_p50_share_of_target": num(r.median_abs_error),
                 "score_coverage_p10_p90": num(r.score_coverage),
@@ -181,33 +267,83 @@ def backtest_to_dict(result: BacktestResult) -> dict:
     }
 
 
+MISSED = "← 未达标"
+
+
+def _pct(x: float) -> str:
+    return "—" if np.isnan(x) else f"{x:.0%}"
+
+
+def _missed(bands: list[Band], prefix: str) -> str:
+    """``MISSED`` when a band whose label starts with ``prefix`` is missed."""
+    return MISSED if any(b.label.startswith(prefix) and not b.ok for b in bands) else ""
+
+
 def format_backtest(result: BacktestResult, contract: Contract | None = None) -> str:
-    """A readable Chinese table of the backtest."""
+    """A readable Chinese table of the backtest; rows outside their band are flagged."""
     contract = contract or load_contract()
     names = {k.id: k.name for k in contract.kpis}
-    goal = f"{COVERAGE_GOAL[0] * 100:.0f}–{COVERAGE_GOAL[1] * 100:.0f}%"
     low, high = QUANTILES[0], QUANTILES[-1]
+    counts = "、".join(names.get(k, k) for k in COUNT_KPIS)
     lines = [
         f"回测：模拟 {result.years} 个完整年度（每次预测 {result.draws} 次抽样，种子 {result.seed}），"
-        f"在各季度末预测年底值，检验 P10–P90 区间覆盖率（目标 {goal}）与 P50 的中位绝对误差",
+        "在各季度末预测年底值，与真实年底值比较",
+        f"计数指标：{counts}",
+        "区间覆盖率 = 真实年底值落在预测 P10–P90 之内的比例；"
+        "技巧分 = 1 - 预测的分位数损失 / 按进度外推（其余部分取泊松分位数）的损失；损失按目标值折算",
         "",
-        "季度  截至日      区间覆盖率  是否达标  校正覆盖率  P50误差(占目标)  得分覆盖率  得分P50误差",
     ]
-    for r in result.quarters:
-        lines.append(
-            f"Q{r.quarter}    {r.as_of}  {r.coverage:9.1%}  {'是' if r.within_goal else '否':>6}"
-            f"  {r.pit_coverage:9.1%}  {r.median_abs_error:14.1%}  {r.score_coverage:9.1%}"
-            f"  {r.score_median_abs_error:9.2f}"
-        )
-    lines.append(
-        f"（校正覆盖率：随机化 PIT 落在 [{low:g}, {high:g}] 的比例，"
-        f"扣除计数型指标端点相等带来的虚高，理想值 {high - low:.0%}）"
+    head = ["季度", "截至日", "区间覆盖率", "技巧分", "校正覆盖率", "P50误差(占目标)", "得分覆盖率"]
+    rows = [
+        [
+            f"Q{r.quarter}",
+            str(r.as_of),
+            f"{r.coverage:.1%}",
+            f"{r.skill:.1%}",
+            f"{r.pit_coverage:.1%}",
+            f"{r.median_abs_error:.1%}",
+            f"{r.score_coverage:.1%}",
+            _missed(result.bands, f"Q{r.quarter} "),
+        ]
+        for r in result.quarters
+    ]
+    rows.append(
+        ["合计", "", "", f"{result.skill:.1%}", "", "", "", _missed(result.bands, "技巧分")]
     )
-    lines += ["", "分指标覆盖率 / P50 中位绝对误差："]
-    for k in result.quarters[0].per_kpi:
-        cells = "  ".join(
-            f"Q{r.quarter} {r.per_kpi[k]['coverage']:5.0%} / {r.per_kpi[k]['median_abs_error']:.3g}"
-            for r in result.quarters
+    lines += render_table([*head, ""], rows, [False, False, True, True, True, True, True, False])
+    lines.append(
+        f"（区间覆盖率、技巧分只含计数指标；覆盖率目标 {COVERAGE_GOAL[0]:.0%}–{COVERAGE_GOAL[1]:.0%}，"
+        f"技巧分目标合计 ≥ {MIN_SKILL:.0%}、Q3 ≥ {MIN_SKILL_Q3:.0%}；校正覆盖率：随机化 PIT 落在 "
+        f"[{low:g}, {high:g}] 的比例，扣除计数型指标端点相等带来的虚高，理想值 {high - low:.0%}）"
+    )
+    qs = [f"Q{r.quarter}" for r in result.quarters]
+    head = [
+        "指标",
+        *(f"覆盖率{q}" for q in qs),
+        "覆盖率合计",
+        *(f"技巧分{q}" for q in qs),
+        "技巧分合计",
+    ]
+    rows = []
+    for k, pooled in result.per_kpi.items():
+        name = names.get(k, k)
+        flag = _missed(result.bands, name) or _missed(result.bands, f"Q1 {name}")
+        rows.append(
+            [
+                name + ("" if k in COUNT_KPIS else "*"),
+                *(_pct(r.per_kpi[k]["coverage"]) for r in result.quarters),
+                _pct(pooled["coverage"]),
+                *(_pct(r.per_kpi[k]["skill"]) for r in result.quarters),
+                _pct(pooled["skill"]),
+                flag,
+            ]
         )
-        lines.append(f"  {names.get(k, k)}：{cells}")
+    lines += ["", "分指标（* 不计入合计）："]
+    lines += render_table([*head, ""], rows, [False, *[True] * (len(head) - 1), False])
+    lines += ["", "达标检查（issue 16）："]
+    for b in result.bands:
+        goal = f"≥ {b.low:.0%}" if b.high == float("inf") else f"{b.low:.0%}–{b.high:.0%}"
+        lines.append(f"  {'达标  ' if b.ok else '未达标'}  {b.label}：{b.value:.1%}（目标 {goal}）")
+    met = sum(b.ok for b in result.bands)
+    lines.append(f"共 {len(result.bands)} 项，达标 {met} 项")
     return "\n".join(lines)

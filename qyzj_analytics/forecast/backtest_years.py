@@ -1,11 +1,14 @@
-"""Simulated full years for the backtest: processes with known behaviour, written as tables.
+"""Simulated full years for the backtest: a broad family of processes, written as tables.
 
-Each simulated year draws its own processes: yearly levels around (and off) the targets, a
-seasonal wave, a linear trend, month- and week-level Gamma shocks (overdispersion), events on
-non-working days, hybrid and tag shares, appeal closure probability and delay, publication and
-course rates. The year is written as processed tables (the columns ``clean`` produces), so the
-forecast sees exactly what it sees on real exports. Rosters and staff are fixed before the year,
-sized to the contract's targets.
+The family (issue 16) varies every stream around the sample's year (``qyzj sample``): its rate
+uniform within ±50 % of the sample's, a log-normal factor per calendar month with σ drawn
+from 0.1 to 0.3 (seasonality the forecast cannot know in advance), daily counts from Poisson to
+negative binomial with k = 2 (a Gamma shock per day), fewer events on non-working days and
+holiday dips on the working days around the long holidays (春节, 国庆, … from chinese-calendar via
+:mod:`qyzj_analytics.dates`). Tag shares, hybrids, appeals (rejections, never-closing ones,
+closure delays), publications and courses vary too. The year is written as processed tables
+(the columns ``clean`` produces), so the forecast sees exactly what it sees on real exports.
+Rosters and staff are fixed before the year, sized to the contract's targets.
 """
 
 from __future__ import annotations
@@ -17,19 +20,30 @@ import numpy as np
 import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.dates.workdays import workday_calendar
-from qyzj_analytics.forecast.methods import (
-    OFFLINE_KPI,
-    OFFLINE_TAG_KPIS,
-    POLICY_KPI,
-    POLICY_TAG,
-    SERVICES_KPI,
-)
-from qyzj_analytics.forecast.rates import online_target
+from qyzj_analytics.dates.workdays import holiday_names, workday_calendar
 
-# Backtest settings (not contract numbers).
-LEVEL_RANGE = (0.5, 1.6)  # a year's level relative to the contract pace (log-uniform)
-MONTHS_PER_YEAR = 12  # calendar months of the seasonal wave
+# Backtest settings (not contract numbers): the sample's year (``qyzj sample``, seeds 2025 and 3)
+# and how far the family strays from it.
+SAMPLE_PER_YEAR = {
+    "services": 1940.0,
+    "offline": 54.0,  # offline activities, hybrids included
+    "online": 90.0,  # online activities, hybrids included
+    "appeals": 120.0,
+    "publications": 95.0,
+    "courses": 2.0,
+}
+SAMPLE_TAG_EVENTS = {"alliance": 2.0, "park": 11.0, "xiaowei_nihao": 11.0, "policy": 6.0}
+SAMPLE_PARK_GIVEN_XIAOWEI = 4 / 11
+SAMPLE_ONLINE_POLICY_SHARE = 0.45  # online-only activities that are policy sessions
+SAMPLE_HYBRID_SHARE = 5 / 54
+RATE_RANGE = (0.5, 1.5)  # a rate relative to the sample's (uniform)
+MONTH_SIGMA = (0.1, 0.3)  # σ of the log-normal factor of each calendar month
+DAY_DISPERSION = (0.0, 0.5)  # 1/k of the daily negative binomial (0: Poisson, 0.5: k = 2)
+OFF_DAY_SHARE = (0.0, 0.15)  # rate on a non-working day relative to a working day
+HOLIDAY_DIP = (0.3, 0.9)  # rate on the working days around 春节 relative to other working days
+# working days dipped before/after a holiday, and the share of the dip they get
+HOLIDAY_REACH = {"Spring Festival": (5, 10, 1.0), "National Day": (3, 3, 0.5)}
+OTHER_HOLIDAY_REACH = (1, 1, 0.3)
 # Rosters sized from these KPIs' targets (held by the forecast, so only their size matters).
 INSTITUTIONS_KPI, EXPERTS_KPI, STAFF_KPI = "institutions_active", "experts_recruited", "staff_total"
 
@@ -39,22 +53,19 @@ class StreamProcess:
     """How one event stream really behaves in a simulated year.
 
     Attributes:
-        per_year: expected events in the year before shocks.
-        amplitude: seasonal amplitude (share of the level).
-        peak: calendar month (1 to ``MONTHS_PER_YEAR``, fractional) where the wave peaks.
-        trend: relative change of the level from January to December.
-        month_dispersion: variance of each month's Gamma shock.
-        week_dispersion: variance of each week's Gamma shock.
+        per_year: expected events in the year (before the month factors).
+        month_sigma: σ of the log-normal factor (mean 1) of each calendar month.
+        day_dispersion: variance of each day's Gamma shock (1/k of the negative binomial).
         off_day_share: rate on a non-working day relative to a working day.
+        holiday_dip: rate on the working days around 春节 relative to other working days (the
+            other long holidays get part of the dip, ``HOLIDAY_REACH``).
     """
 
     per_year: float
-    amplitude: float
-    peak: float
-    trend: float
-    month_dispersion: float
-    week_dispersion: float
-    off_day_share: float
+    month_sigma: float = 0.0
+    day_dispersion: float = 0.0
+    off_day_share: float = 0.05
+    holiday_dip: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,46 +92,66 @@ def draw_stream(rng: np.random.Generator, per_year: float) -> StreamProcess:
     """A random stream process with ``per_year`` events expected in the year."""
     return StreamProcess(
         per_year=per_year,
-        amplitude=float(rng.uniform(0.0, 0.35)),
-        peak=float(rng.uniform(1, MONTHS_PER_YEAR + 1)),
-        trend=float(rng.uniform(-0.3, 0.3)),
-        month_dispersion=float(rng.uniform(0.0, 0.12)),
-        week_dispersion=float(rng.uniform(0.0, 0.08)),
-        off_day_share=float(rng.uniform(0.0, 0.15)),
+        month_sigma=float(rng.uniform(*MONTH_SIGMA)),
+        day_dispersion=float(rng.uniform(*DAY_DISPERSION)),
+        off_day_share=float(rng.uniform(*OFF_DAY_SHARE)),
+        holiday_dip=float(rng.uniform(*HOLIDAY_DIP)),
     )
 
 
 def draw_process(rng: np.random.Generator, contract: Contract) -> YearProcess:
-    """Random processes for one year: levels within ``LEVEL_RANGE`` times the contract's pace."""
-    offline = contract.kpi(OFFLINE_KPI).target
-    online = online_target(contract)
-    served = contract.kpi(SERVICES_KPI).target
+    """Random processes for one year: every rate within ``RATE_RANGE`` times the sample's.
+
+    Each tagged stream's rate (联盟, 小微园, 小微你好, 政策) varies on its own, so its share of the
+    offline activities is its rate over theirs. ``contract`` is not read: the family is the
+    sample's year, whatever the targets.
+    """
+    del contract  # the family does not depend on the contract's targets
 
     def level() -> float:
-        return float(np.exp(rng.uniform(np.log(LEVEL_RANGE[0]), np.log(LEVEL_RANGE[1]))))
+        return float(rng.uniform(*RATE_RANGE))
 
-    # one level per tag, in the order of OFFLINE_TAG_KPIS, then policy (offline + online)
-    share = {
-        tag: level() * contract.kpi(kpi_id).target / offline
-        for kpi_id, tag in OFFLINE_TAG_KPIS.items()
-    }
-    share[POLICY_TAG] = level() * contract.kpi(POLICY_KPI).target / (offline + online)
+    def rate(name: str) -> float:
+        return SAMPLE_PER_YEAR[name] * level()
+
+    offline = rate("offline")
+    share = {tag: level() * n / offline for tag, n in SAMPLE_TAG_EVENTS.items()}
     return YearProcess(
-        services=draw_stream(rng, served * level()),
-        offline=draw_stream(rng, offline * level()),
-        online=draw_stream(rng, online * level()),
-        appeals=draw_stream(rng, float(rng.uniform(20, 200))),
-        publications=draw_stream(rng, float(rng.uniform(50, 250))),
-        hybrid_share=float(rng.uniform(0.0, 0.25)),
-        tag_share={k: float(np.clip(v, 0.01, 0.95)) for k, v in share.items()},
-        park_given_xiaowei=float(rng.uniform(0.3, 0.9)),
-        online_policy_share=float(rng.uniform(0.02, 0.2)),
+        services=draw_stream(rng, rate("services")),
+        offline=draw_stream(rng, offline),
+        online=draw_stream(rng, rate("online")),
+        appeals=draw_stream(rng, rate("appeals")),
+        publications=draw_stream(rng, rate("publications")),
+        hybrid_share=SAMPLE_HYBRID_SHARE * level(),
+        tag_share={k: float(np.clip(v, 0.005, 0.95)) for k, v in share.items()},
+        park_given_xiaowei=float(np.clip(SAMPLE_PARK_GIVEN_XIAOWEI * level(), 0.0, 1.0)),
+        online_policy_share=float(np.clip(SAMPLE_ONLINE_POLICY_SHARE * level(), 0.0, 0.95)),
         unknown_share=float(rng.uniform(0.0, 0.05)),
         appeal_rejected_share=float(rng.uniform(0.0, 0.1)),
         appeal_close_probability=float(rng.uniform(0.85, 1.0)),
         appeal_median_days=float(rng.uniform(3, 40)),
-        courses_per_year=float(rng.uniform(0.5, 3.5)),
+        courses_per_year=rate("courses"),
     )
+
+
+def holiday_weights(start: dt.date, end: dt.date, dip: float) -> np.ndarray:
+    """Per day of ``start``..``end``: 1, or less on the working days around the long holidays.
+
+    A holiday's block of days reaches ``before``/``after`` working days out (``HOLIDAY_REACH``);
+    those days get ``share`` of the dip (春节 all of it).
+    """
+    cal = workday_calendar(start, end)
+    names = holiday_names(start, end)
+    work = np.flatnonzero(cal.mask)
+    out = np.ones(len(names))
+    for name in {n for n in names if n}:
+        before, after, share = HOLIDAY_REACH.get(name, OTHER_HOLIDAY_REACH)
+        days = np.flatnonzero(names == name)
+        first = np.searchsorted(work, days.min())
+        last = np.searchsorted(work, days.max(), side="right")
+        near = work[max(0, first - before) : last + after]
+        out[near] = np.minimum(out[near], 1 - share * (1 - dip))
+    return out
 
 
 def simulate_stream(
@@ -132,21 +163,15 @@ def simulate_stream(
     n = len(days)
     month = days.astype("M8[M]").astype(np.int64)
     month -= month[0]
-    week = (np.arange(n) + start.weekday()) // 7
-    t = np.arange(n) / max(1, n - 1)
-    month_pos = month + 1 + (days - days.astype("M8[M]")).astype(np.int64) / 30.5
-    season = 1 + stream.amplitude * np.cos(2 * np.pi * (month_pos - stream.peak) / MONTHS_PER_YEAR)
-    level = 1 + stream.trend * (t - 0.5)
-    weight = season * level * np.where(cal.mask, 1.0, stream.off_day_share)
+    weight = np.where(cal.mask, 1.0, stream.off_day_share)
+    weight *= holiday_weights(start, end, stream.holiday_dip)
     weight *= stream.per_year / weight.sum()
-
-    def shocks(size: int, dispersion: float) -> np.ndarray:
-        if dispersion <= 0:
-            return np.ones(size)
-        return rng.gamma(1 / dispersion, dispersion, size=size)
-
-    rate = weight * shocks(month[-1] + 1, stream.month_dispersion)[month]
-    rate *= shocks(week[-1] + 1, stream.week_dispersion)[week]
+    sigma = stream.month_sigma
+    factor = np.exp(sigma * rng.standard_normal(month[-1] + 1) - sigma**2 / 2)
+    rate = weight * factor[month]
+    if stream.day_dispersion > 0:
+        k = 1 / stream.day_dispersion
+        rate *= rng.gamma(k, 1 / k, size=n)
     return np.repeat(days, rng.poisson(rate))
 
 

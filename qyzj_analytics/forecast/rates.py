@@ -1,8 +1,10 @@
 """Per-working-day event rates: fitting on the year so far, priors from the targets, sampling.
 
-A stream's rate is a posterior with a weak prior at the target pace, widened by the
-week-to-week overdispersion seen so far, times a drift factor for the rest of the year; every
-remaining month gets its own Gamma shock, so counts are Gamma–Poisson along the whole path.
+A stream's rate is a posterior with a weak prior at the target pace, its uncertainty from the
+Poisson noise and the month- and day-level overdispersion seen so far (:mod:`.dispersion`),
+times a small drift factor for the rest of the year; every remaining month gets its own Gamma
+shock (the month factor plus the day noise averaged over its working days), so counts are
+Gamma–Poisson along the whole path.
 """
 
 from __future__ import annotations
@@ -15,16 +17,25 @@ import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.dates.periods import period_months
+from qyzj_analytics.forecast.dispersion import Dispersion, estimate_dispersion
 from qyzj_analytics.forecast.horizon import Horizon
 from qyzj_analytics.forecast.methods import OFFLINE_KPI, OFFLINE_TAG_KPIS, POLICY_KPI, POLICY_TAG
 from qyzj_analytics.forecast.streams import Streams
 
 # Model settings (not contract numbers); the backtest (``qyzj backtest``) checks them.
-PRIOR_LOG_SD = 0.4  # prior on a rate with a target: the target pace, give or take ~40 %
-PRIOR_DISPERSION = 0.1  # month-to-month variance of a rate's shock (CV ≈ 32 %) before data
-PRIOR_DISPERSION_WEEKS = 3.0  # the prior dispersion weighs as much as 3 well-filled weeks
-MAX_DISPERSION = 1.0
-DRIFT_SD = 0.15  # the rest of the year's mean rate may differ from the year so far by ~±15 %
+# A rate with a target: a prior worth ``PRIOR_WORKDAYS`` working days at the target pace. A rare
+# stream (fewer than ``RARE_EVENTS`` a year at the target pace: a quarter's data cannot tell its
+# rate) may also run near the target pace, give or take ``PRIOR_LOG_SD``: the data decide between
+# the two (their marginal likelihoods), from even odds.
+PRIOR_WORKDAYS = 5.0
+RARE_EVENTS = 6.0
+PRIOR_LOG_SD = 0.5
+PRIOR_NEAR_TARGET = 0.5
+DRIFT_SD = 0.03  # beyond the month factors, the rest of the year's mean rate may drift by ~±3 %
+PRIOR_SLOW = (
+    0.7  # rate on a holiday-window working day (春节, 国庆) relative to others, before data
+)
+PRIOR_SLOW_EVENTS = 3.0  # … weighing as much as 3 events expected in the window
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,10 @@ class RateFit:
         mean: posterior mean of the rate (events per working day).
         log_mean: mean of log(rate) of the log-normal used to draw it.
         log_var: variance of log(rate).
-        dispersion: variance of each month's multiplicative shock (0 = Poisson).
+        dispersion: variance of the month- and day-level multiplicative factors.
         prior_only: no working day has elapsed yet: the rate is the prior.
+        slow: rate on a working day of a holiday window relative to an ordinary working day
+            (``Horizon.slow``); ``mean`` is per ordinary working day.
     """
 
     events: int
@@ -48,8 +61,13 @@ class RateFit:
     mean: float
     log_mean: float
     log_var: float
-    dispersion: float
+    dispersion: Dispersion
     prior_only: bool
+    slow: float = 1.0
+
+    def month_exposure(self, workdays: np.ndarray, slow_workdays: np.ndarray) -> np.ndarray:
+        """Ordinary-working-day equivalents of months with these (holiday-window) working days."""
+        return workdays - (1 - self.slow) * slow_workdays
 
 
 def event_dates(values: pd.Series) -> np.ndarray:
@@ -57,80 +75,97 @@ def event_dates(values: pd.Series) -> np.ndarray:
     return np.asarray(values.dropna().to_numpy(dtype="M8[D]"), dtype="M8[D]")
 
 
-def estimate_dispersion(dates: np.ndarray, horizon: Horizon) -> float:
-    """Overdispersion of a stream from its weekly counts so far, shrunk towards a prior.
+def estimate_slow(dates: np.ndarray, horizon: Horizon) -> float:
+    """Rate on the working days of a holiday window relative to the other working days.
 
-    Each week j with working days gives φ_j = ((c_j − μ_j)² − μ_j) / μ_j², an unbiased
-    moment estimate of the variance of the rate's multiplicative shock; the estimates are
-    averaged with inverse-variance weights 1 / (1/μ_j + φ0)², together with the prior φ0
-    weighing as much as ``PRIOR_DISPERSION_WEEKS`` well-filled weeks.
+    The events on window days against what the other working days' rate expects there, with a
+    prior ``PRIOR_SLOW`` worth ``PRIOR_SLOW_EVENTS`` expected events; the prior alone until a
+    window has elapsed.
     """
-    phi0 = PRIOR_DISPERSION
-    prior_weight = PRIOR_DISPERSION_WEEKS / phi0**2
-    if horizon.elapsed_workdays == 0 or len(dates) == 0:
-        return phi0
-    weeks = horizon.calendar.per_week(horizon.start, horizon.last_elapsed)
-    exposure = weeks.to_numpy(float)
-    first_monday = np.datetime64(weeks.index[0], "D")
-    slot = ((dates - first_monday) // np.timedelta64(7, "D")).astype(np.int64)
-    counts = np.bincount(slot[(slot >= 0) & (slot < len(weeks))], minlength=len(weeks))
-    rate = len(dates) / horizon.elapsed_workdays
-    use = exposure > 0
-    mu = rate * exposure[use]
-    c = counts[use].astype(float)
-    n_weeks = int(use.sum())
-    if n_weeks < 2:
-        return phi0
-    phi_j = ((c - mu) ** 2 - mu) / mu**2 * n_weeks / (n_weeks - 1)
-    weight = 1.0 / (1.0 / mu + phi0) ** 2
-    phi = (float(np.sum(weight * phi_j)) + prior_weight * phi0) / (
-        float(weight.sum()) + prior_weight
-    )
-    return float(np.clip(phi, 0.0, MAX_DISPERSION))
+    window = float(horizon.elapsed_slow_workdays.sum())
+    ordinary = horizon.elapsed_workdays - window
+    if window == 0 or ordinary <= 0:
+        return PRIOR_SLOW
+    n_days = (horizon.last_elapsed - horizon.start).days + 1
+    offset = (dates - np.datetime64(horizon.start, "D")) // np.timedelta64(1, "D")
+    offset = offset[(offset >= 0) & (offset < n_days)]
+    work = horizon.calendar.mask[offset]
+    on_slow = int(horizon.slow[offset][work].sum())
+    expected = (int(work.sum()) - on_slow) / ordinary * window
+    slow = (on_slow + PRIOR_SLOW_EVENTS * PRIOR_SLOW) / (expected + PRIOR_SLOW_EVENTS)
+    return float(np.clip(slow, 0.05, 1.5))
 
 
-def prior_weight(prior_mean: float, horizon: Horizon) -> float:
-    """Weight of a target-pace prior, in events: fixed by the calendar, never by the data.
-
-    The prior (the target pace, give or take ``PRIOR_LOG_SD``) is weighed against what the
-    elapsed months could tell at that pace: with month-to-month overdispersion each event says
-    less, so even a busy stream still hears the prior a little early in the year. Not depending
-    on the events seen keeps the forecast monotone: one more event never lowers an expected
-    count, of its own stream or of another tag.
-    """
-    w = horizon.elapsed_month_workdays
-    exposure = float(w.sum())
-    concentration = float(np.sum(w**2)) / exposure**2 if exposure else 0.0
-    expected = prior_mean * exposure
-    return (1 + expected * PRIOR_DISPERSION * concentration) / PRIOR_LOG_SD**2
+def _gamma_components(
+    prior_mean: float | None, period_workdays: float
+) -> list[tuple[float, float, float]]:
+    """The prior as (weight, a, b) Gamma components: vague, and near the target pace if rare."""
+    if not prior_mean or prior_mean <= 0:
+        return [(1.0, 0.5, 0.0)]
+    vague = (1.0, PRIOR_WORKDAYS * prior_mean, PRIOR_WORKDAYS)
+    if prior_mean * period_workdays >= RARE_EVENTS:
+        return [vague]
+    a_near = 1 / PRIOR_LOG_SD**2
+    return [
+        (PRIOR_NEAR_TARGET, a_near, a_near / prior_mean),
+        (1 - PRIOR_NEAR_TARGET, PRIOR_WORKDAYS * prior_mean, PRIOR_WORKDAYS),
+    ]
 
 
 def fit_rate(values: pd.Series, horizon: Horizon, prior_mean: float | None) -> RateFit:
     """Fit a per-working-day rate on the event dates so far (already limited to ≤ as_of).
 
-    Posterior mean (n + a) / (W + a / prior_mean): a Gamma prior worth ``a`` events at the target
-    pace (:func:`prior_weight`); without a target a = ½ and no pace. The spread adds to the
-    Poisson part the month-level overdispersion φ seen in the weekly counts:
-    var = m/(W+b) + φ m² Σ w_month² / (W+b)². Draws are log-normal with that mean and variance.
+    Working days of a holiday window count as ``slow`` of a day (:func:`estimate_slow`), so the
+    exposure W is in ordinary working days. The prior is a Gamma (a, b) worth b =
+    ``PRIOR_WORKDAYS`` working days at the target pace; for a rare stream, a mixture of that and
+    a Gamma near the target pace (a = 1/``PRIOR_LOG_SD``², b = a / pace). Each component's
+    posterior mean is (n + a)/(W + b), and the components are weighed by how well they predicted
+    the n events seen (negative binomial marginal likelihood), so a target far off the data
+    stops pulling. Without a target a = ½, b = 0. The spread adds to the posterior's the overdispersion seen so far (φ_m per month, φ_d
+    per day): m² (φ_m Σ w_month² + φ_d W) / (W + b)². Draws are log-normal with that mean and
+    variance; before the first working day the target pace, give or take ``PRIOR_LOG_SD``.
+    ``prior_events`` is the larger a: tag shares weighed at least that much keep every expected
+    count monotone in the events seen.
     """
     dates = event_dates(values)
     n = len(dates)
-    exposure = float(horizon.elapsed_workdays)
-    phi = estimate_dispersion(dates, horizon)
-    if prior_mean and prior_mean > 0:
-        a = prior_weight(prior_mean, horizon)
-        b = a / prior_mean
-    else:
-        a, b = 0.5, 0.0
-    if exposure + b == 0:
-        return RateFit(n, exposure, a, 0.0, -math.inf, 0.0, phi, True)
-    mean = (n + a) / (exposure + b)
-    var = (
-        mean / (exposure + b)
-        + phi * mean**2 * float(np.sum(horizon.elapsed_month_workdays**2)) / (exposure + b) ** 2
+    slow = estimate_slow(dates, horizon)
+    months = horizon.elapsed_month_workdays - (1 - slow) * horizon.elapsed_slow_workdays
+    exposure = float(months.sum())
+    phi = estimate_dispersion(dates, horizon, slow)
+    parts = _gamma_components(prior_mean, horizon.period_workdays)
+    a_max = max(a for _, a, _ in parts)
+    if exposure == 0:
+        if not prior_mean or prior_mean <= 0:
+            return RateFit(n, exposure, a_max, 0.0, -math.inf, 0.0, phi, True, slow)
+        log_var = math.log1p(PRIOR_LOG_SD**2)
+        log_mean = math.log(prior_mean) - log_var / 2
+        return RateFit(n, exposure, a_max, prior_mean, log_mean, log_var, phi, True, slow)
+    evidence = np.array(
+        [
+            math.log(w)
+            + math.lgamma(n + a)
+            - math.lgamma(a)
+            + a * math.log(b)
+            - (n + a) * math.log(exposure + b)
+            if b > 0
+            else 0.0
+            for w, a, b in parts
+        ]
     )
-    log_var = math.log1p(var / mean**2)
-    return RateFit(n, exposure, a, mean, math.log(mean) - log_var / 2, log_var, phi, exposure == 0)
+    post = np.exp(evidence - evidence.max())
+    post /= post.sum()
+    means = np.array([(n + a) / (exposure + b) for _, a, b in parts])
+    variances = np.array([(n + a) / (exposure + b) ** 2 for _, a, b in parts])
+    mean = float(post @ means)
+    b_mean = float(post @ np.array([b for _, _, b in parts]))
+    spread = phi.month * float(np.sum(months**2)) + phi.day * exposure
+    var = (
+        float(post @ (variances + means**2)) - mean**2 + mean**2 * spread / (exposure + b_mean) ** 2
+    )
+    log_var = math.log1p(max(var, 0.0) / mean**2)
+    log_mean = math.log(mean) - log_var / 2
+    return RateFit(n, exposure, a_max, mean, log_mean, log_var, phi, False, slow)
 
 
 def sample_rate(fit: RateFit, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -159,13 +194,16 @@ def sample_month_means(
     if fit.mean == 0 or months == 0:
         return np.zeros((draws, months))
     rate = sample_rate(fit, draws, streams(f"{name}.rate"))
-    if fit.dispersion > 0:
-        shock = streams(f"{name}.shock").gamma(
-            1.0 / fit.dispersion, fit.dispersion, size=(draws, months)
-        )
-    else:
-        shock = np.ones((draws, months))
-    return rate[:, None] * shock * horizon.month_workdays[None, :]
+    w = fit.month_exposure(horizon.month_workdays, horizon.month_slow_workdays)
+    # the month factor and the day noise averaged over the month's working days
+    spread = fit.dispersion.month + fit.dispersion.day / np.maximum(w, 1.0)
+    rng = streams(f"{name}.shock")
+    shock = np.empty((draws, months))
+    for j, v in enumerate(spread):  # a scalar shape per month draws faster than an array
+        shock[:, j] = rng.gamma(1.0 / v, v, size=draws)
+    shock *= rate[:, None]
+    shock *= w[None, :]
+    return shock
 
 
 def sample_total_mean(
@@ -173,15 +211,15 @@ def sample_total_mean(
 ) -> np.ndarray:
     """Expected events to period end per draw: rate × Σ month shock × working days.
 
-    The weighted sum of the month shocks is drawn as one Gamma with its exact mean and variance
-    (Σw and φ Σw²), which costs one draw instead of one per month.
+    The weighted sum of the month and day shocks is drawn as one Gamma with its exact mean and
+    variance (Σw and φ_m Σw² + φ_d Σw), which costs one draw instead of one per month.
     """
-    w = horizon.month_workdays
+    w = fit.month_exposure(horizon.month_workdays, horizon.month_slow_workdays)
     total = float(w.sum())
     if fit.mean == 0 or total == 0:
         return np.zeros(draws)
     rate = sample_rate(fit, draws, streams(f"{name}.rate"))
-    spread = fit.dispersion * float(np.sum(w**2))
+    spread = fit.dispersion.month * float(np.sum(w**2)) + fit.dispersion.day * total
     if spread > 0:
         return rate * streams(f"{name}.shock").gamma(total**2 / spread, spread / total, size=draws)
     return rate * total

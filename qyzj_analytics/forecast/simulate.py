@@ -62,6 +62,7 @@ from qyzj_analytics.forecast.streams import Streams
 from qyzj_analytics.scoring.kpi import KpiContext
 
 TAG_SCENARIOS = 1024  # posterior draws of the tag-combination shares
+TAG_PRIOR_EVENTS = 4.0  # offline tag shares: the prior (the targets' ratios) weighs ≥ 4 activities
 ACTIVITY_KPIS = {OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
 
 
@@ -124,9 +125,10 @@ def combo_alpha(flags: np.ndarray, priors: np.ndarray, weight: float) -> np.ndar
 
     The prior spreads ``weight`` activities over the combinations as if tags were independent
     with the prior shares, so each tag's share has the posterior Beta(k + w·prior,
-    n − k + w·(1 − prior)). With ``weight`` equal to the rate's prior weight, a tag's expected
-    count is (k + w·prior)/(W + b): each tag behaves like its own stream with its own target
-    pace, and more activities of one kind never lower the forecast of another.
+    n − k + w·(1 − prior)). With the rate's posterior (n + a)/(W + b), a tag's expected count
+    is (n + a)(k + w·prior) / ((W + b)(n + w)): with ``weight`` w at least the rate's prior
+    weight a, more activities of one kind never lower the forecast of another (w = a makes it
+    (k + w·prior)/(W + b), each tag its own stream with its own target pace).
     """
     n_tags = flags.shape[1]
     bits = (np.arange(2**n_tags)[:, None] >> np.arange(n_tags)[None, :]) & 1
@@ -165,7 +167,7 @@ def _simulate_activities(
     if tags:
         flags = off[[f"tag_{t}" for t in tags]].to_numpy(bool)
         priors = np.array([tag_prior_share(contract, t) for t in tags])
-        alpha = combo_alpha(flags, priors, off_fit.prior_events)
+        alpha = combo_alpha(flags, priors, max(off_fit.prior_events, TAG_PRIOR_EVENTS))
         # the shares' uncertainty: TAG_SCENARIOS posterior draws, one picked per draw
         shares = streams("offline.shares").dirichlet(alpha, size=TAG_SCENARIOS)
         pick = streams("offline.scenario").integers(TAG_SCENARIOS, size=draws)
@@ -190,7 +192,7 @@ def _simulate_activities(
         n_online = int(is_online.sum())
         k = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
         prior = tag_prior_share(contract, POLICY_TAG)
-        weight = on_fit.prior_events
+        weight = max(on_fit.prior_events, TAG_PRIOR_EVENTS)
         share = streams("online.policy_share").beta(
             k + weight * prior, n_online - k + weight * (1 - prior), size=draws
         )
