@@ -20,6 +20,7 @@ from conftest import ACTIVITY_HEADER, activity_rows, write_xlsx
 
 from qyzj_analytics.cli import main
 from qyzj_analytics.ingest import xlsxscan
+from qyzj_analytics.ingest.issuegroups import read_issue_csv
 from qyzj_analytics.ingest.xlsx import read_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,12 +77,12 @@ def test_a_far_cell_is_a_rejected_row_not_a_huge_grid(raw_dir: Path, tmp_path: P
     assert len(far) == 1
     assert far.iloc[0]["reason"].startswith("远离数据区的孤立单元格")
     assert str(far.iloc[0]["source_row"]) == re.sub(r"[A-Z]", "", ref)
-    grouped = pd.read_csv(tmp_path / "out" / "rejected.csv", dtype=str, encoding="utf-8-sig")
+    grouped = read_issue_csv(tmp_path / "out" / "rejected.csv", dtype=str)
     far_groups = grouped[grouped["reason"] == "远离数据区的孤立单元格，未读入数据"]
     assert far_groups[["rows", "example_rows"]].values.tolist() == [
         ["1", re.sub(r"[A-Z]", "", ref)]
     ]
-    quality = pd.read_csv(tmp_path / "out" / "quality.csv")
+    quality = read_issue_csv(tmp_path / "out" / "quality.csv")
     row = quality[quality["table"] == "activities"].iloc[0]
     assert (row["rows_read"], row["rows_kept"], row["rows_rejected"]) == (21, 20, 1)
 
@@ -91,7 +92,7 @@ def test_a_false_claimed_dimension_reads_normally(raw_dir: Path, tmp_path: Path)
     _with_sheet_xml(_activities(raw_dir), lambda x: re.sub(rb'<dimension ref="[^"]*"', claim, x))
     done = _clean_capped(raw_dir, tmp_path / "out")
     assert done.returncode == 0, done.stderr[-2000:]
-    quality = pd.read_csv(tmp_path / "out" / "quality.csv")
+    quality = read_issue_csv(tmp_path / "out" / "quality.csv")
     assert quality.loc[quality["table"] == "activities", "rows_kept"].item() == 20
 
 

@@ -15,6 +15,7 @@ from conftest import ACTIVITY_HEADER, TITLE, activity_rows, write_csv, write_xls
 
 from qyzj_analytics.ingest.clean import clean_exports, clean_raw_table
 from qyzj_analytics.ingest.dedupe import dedupe_table
+from qyzj_analytics.ingest.issuegroups import read_issue_csv
 from qyzj_analytics.ingest.processed import CleanResult
 from qyzj_analytics.ingest.quality import summarize_quality
 from qyzj_analytics.ingest.read import read_raw_dir
@@ -418,7 +419,7 @@ def test_write_processed_writes_every_output(raw_dir: Path, tmp_path: Path) -> N
         "source_sheet",
         "source_row",
     ]
-    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    rejected = read_issue_csv(out / "rejected.csv")
     assert rejected["source_file"].tolist() == ["a.xlsx"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     digests = {f["path"]: f["sha256"] for f in manifest["files"]}

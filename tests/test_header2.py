@@ -15,6 +15,7 @@ from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.clean import clean_raw_table
 from qyzj_analytics.ingest.delimited import read_csv_export
 from qyzj_analytics.ingest.headers import combine_header_rows, locate_header
+from qyzj_analytics.ingest.issuegroups import read_issue_csv
 from qyzj_analytics.ingest.read import read_raw_dir
 from qyzj_analytics.ingest.xlsx import read_workbook
 
@@ -235,7 +236,7 @@ def test_qyzj_clean_end_to_end(tmp_path: Path) -> None:
     assert rejected[["source_file", "source_row", "column"]].values.tolist() == [
         ["别名.csv", 2, "活动日期"]
     ]
-    grouped = pd.read_csv(out / "rejected.csv", dtype=str, encoding="utf-8-sig")
+    grouped = read_issue_csv(out / "rejected.csv", dtype=str)
     assert grouped[["source_file", "column", "rows", "example_rows"]].values.tolist() == [
         ["别名.csv", "活动日期", "1", "2"]
     ]

@@ -10,6 +10,7 @@ import pytest
 
 from qyzj_analytics.cli import main
 from qyzj_analytics.ingest.issuegroups import (
+    CSV_HEADERS_EN,
     DUPLICATE_GROUP_COLUMNS,
     ISSUE_GROUP_COLUMNS,
     group_duplicates,
@@ -17,12 +18,20 @@ from qyzj_analytics.ingest.issuegroups import (
     reason_kind,
 )
 from qyzj_analytics.ingest.parse import credit_codes_valid
+from qyzj_analytics.ingest.schemas import TABLES
 from qyzj_analytics.sample.bulk import PLAIN_HEADER, write_plain_services_csv
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
+    """The CSV's lines with English keys and table ids (the file has Chinese headers)."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
+        lines = list(csv.DictReader(fh))
+    assert all(not h.isascii() for h in lines[0]), "headers are Chinese for Excel readers"
+    ids = {spec.name_zh: t for t, spec in TABLES.items()}
+    return [
+        {CSV_HEADERS_EN[h]: ids.get(v, v) if h == "台账" else v for h, v in line.items()}
+        for line in lines
+    ]
 
 
 def _clean(raw: Path, out: Path) -> None:

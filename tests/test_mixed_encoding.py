@@ -6,7 +6,6 @@ the row as Excel numbers it; a row in neither is rejected with a reason naming i
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from qyzj_analytics.cli import main
 from qyzj_analytics.errors import DataError
 from qyzj_analytics.ingest.clean import clean_raw_table
 from qyzj_analytics.ingest.delimited import read_csv_export
+from qyzj_analytics.ingest.issuegroups import read_issue_csv
 
 HEADER = "企业名称,服务日期,服务类型\n"
 
@@ -115,13 +115,12 @@ def test_clean_end_to_end_keeps_the_rows_with_the_warning(tmp_path: Path) -> Non
         ["服务.csv", 5, warning(5)],
         ["服务.csv", 29_002, warning(29_002)],
     ]
-    with (out / "warnings.csv").open(encoding="utf-8-sig", newline="") as fh:
-        grouped = list(csv.DictReader(fh))  # one line per file, column and kind of reason
+    # one line per file, column and kind of reason
+    grouped = read_issue_csv(out / "warnings.csv", dtype=str).to_dict("records")
     assert [
         (g["source_file"], g["column"], g["reason"], g["rows"], g["example_rows"]) for g in grouped
     ] == [("服务.csv", "（整行）", "不是 UTF-8 编码，已按 GB18030（GBK）读取", "2", "5、29002")]
-    with (out / "quality.csv").open(encoding="utf-8-sig", newline="") as fh:
-        (counts,) = list(csv.DictReader(fh))
+    (counts,) = read_issue_csv(out / "quality.csv", dtype=str).to_dict("records")
     assert counts["rows_read"] == "30000" and counts["rows_rejected"] == "1"
     kept, parts = int(counts["rows_kept"]), ("rows_rejected", "duplicates", "summary_rows")
     assert kept + sum(int(counts[p]) for p in parts) == 30_000 and kept == 29_999

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qyzj_analytics.ingest.schemas import TABLES
+
 EXAMPLE_ROWS = 5  # row numbers listed per group (the first ones, as Excel shows them)
 EXAMPLE_VALUES = 3  # distinct non-empty values listed per issue group
 _VALUE_CHARS = 30  # an example value is cut to this many characters
@@ -42,6 +44,54 @@ DUPLICATE_GROUP_COLUMNS = [
     "example_rows",
     "example_kept_rows",
 ]
+
+# The CSVs are opened by analysts in Excel: Chinese headers and table names (the parquet files
+# keep the English column names engineers use). Tests read them back with CSV_HEADERS_EN.
+CSV_HEADERS_ZH = {
+    "table": "台账",
+    "file": "文件",
+    "source_file": "文件",
+    "source_sheet": "工作表",
+    "column": "列",
+    "reason": "原因",
+    "rows": "行数",
+    "example_rows": "示例行号",
+    "example_values": "示例取值",
+    "kept_file": "保留行所在文件",
+    "kept_sheet": "保留行所在工作表",
+    "example_kept_rows": "对应的保留行号",
+    "rows_read": "读入行数",
+    "rows_kept": "保留行数",
+    "rows_rejected": "拒收行数",
+    "duplicates": "重复行数",
+    "summary_rows": "合计行数",
+    "blank_rows": "空行数",
+}
+CSV_HEADERS_EN = {zh: en for en, zh in CSV_HEADERS_ZH.items() if en != "file"}
+CSV_HEADERS_EN["文件"] = "source_file"  # quality.csv's "file" reads back as source_file
+
+
+def label_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as its CSV shows it: Chinese headers, tables by their Chinese names.
+
+    >>> label_csv(pd.DataFrame({"table": ["services"], "rows": [3]})).to_dict("records")
+    [{'台账': '企业服务记录', '行数': 3}]
+    """
+    out = frame.rename(columns=CSV_HEADERS_ZH)
+    if "台账" in out.columns:
+        names = {t: spec.name_zh for t, spec in TABLES.items()}
+        out["台账"] = out["台账"].astype(object).map(lambda t: names.get(t, t))
+    return out
+
+
+def read_issue_csv(path: Any, dtype: Any = None) -> pd.DataFrame:
+    """An issue CSV (or ``quality.csv``) read back with English columns and table ids."""
+    frame = pd.read_csv(path, dtype=dtype, encoding="utf-8-sig").rename(columns=CSV_HEADERS_EN)
+    if "table" in frame.columns:
+        ids = {spec.name_zh: t for t, spec in TABLES.items()}
+        frame["table"] = frame["table"].map(lambda name: ids.get(name, name))
+    return frame
+
 
 _ROW_PREFIX_RE = re.compile(r"^第 \d+ 行")
 _QUOTED_VALUE_RE = re.compile(

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from qyzj_analytics.ingest.arrow import encode_dictionary
-from qyzj_analytics.ingest.issuegroups import group_duplicates, group_issues
+from qyzj_analytics.ingest.issuegroups import group_duplicates, group_issues, label_csv
 from qyzj_analytics.ingest.processed import CleanResult, ProcessedTables
 from qyzj_analytics.ingest.quality import summarize_quality
 from qyzj_analytics.ingest.workers import worker_pool
@@ -157,7 +157,7 @@ def write_processed(result: CleanResult, out_dir: Path) -> list[Path]:
         staged.append(
             _stage(
                 out_dir / f"{name}.csv",
-                lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig"),
+                lambda tmp: label_csv(frame).to_csv(tmp, index=False, encoding="utf-8-sig"),
             )
         )
 
