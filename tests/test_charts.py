@@ -201,3 +201,23 @@ def test_import_changes_no_matplotlib_state() -> None:
 def test_render_png_is_png(small: dict) -> None:
     data = charts.render_png(charts.plot_grade_probabilities(small["grades"]))
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_is_laid_out_once(small: dict, tmp_path: Path) -> None:
+    """The PNG render lays a constrained chart out; its SVG reuses those positions (no second
+    layout) and the PNG has the pixels of a default-compressed render."""
+    import io
+
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = charts.plot_grade_probabilities(small["grades"])
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    reference = io.BytesIO()
+    fig.savefig(reference, format="png", dpi=200, facecolor="white")  # matplotlib's default
+    png = charts.render_png(fig)
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    positions = [ax.get_position().bounds for ax in fig.axes]
+    charts.save_chart(fig, "grades", tmp_path, png=png)
+    assert [ax.get_position().bounds for ax in fig.axes] == positions
+    expected = np.asarray(Image.open(io.BytesIO(reference.getvalue())))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "grades.png")), expected)
