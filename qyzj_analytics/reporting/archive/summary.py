@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import parse_quarter
 from qyzj_analytics.formats import format_quantity, round_number
-from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +49,8 @@ def _number(value: Any) -> float | int | None:
 
 def build_summary(metrics: Metrics, contract: Contract) -> dict[str, Any]:
     """The summary of one report (JSON-safe; aggregates only, no personal data)."""
+    from qyzj_analytics.scoring.assessment import STATUS_ZH  # (pandas: not for every command)
+
     table = metrics.kpi_table
     kpis = {
         str(kpi_id): {
