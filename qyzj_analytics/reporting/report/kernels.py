@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -70,7 +72,6 @@ class NotebookRunner:
         workers: int = WORKERS,
         in_process: bool = IN_PROCESS,
     ) -> None:
-        import queue
 
         self.notebooks = list(notebooks)
         self.out_dir = out_dir or Path(tempfile.gettempdir())
@@ -142,7 +143,6 @@ class NotebookRunner:
 
     def _work_here(self) -> None:
         """The in-process worker, on the calling thread, until the queue is empty."""
-        import queue
 
         from qyzj_analytics.reporting.report.inprocess import register_engine
 
@@ -159,7 +159,6 @@ class NotebookRunner:
 
     def _work(self) -> None:
         import asyncio
-        import queue
 
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)  # nbclient's run_sync uses this thread's loop
@@ -196,7 +195,7 @@ def _start_kernel(loop: Any, cwd: Path) -> Any | None:
     then starts its own kernel and reports the problem as the notebook's failure)."""
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name=KERNEL)
+    km = AsyncKernelManager(kernel_name=KERNEL, client_factory=quick_ready_client())
     try:
         loop.run_until_complete(km.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGS))
         warm = "\n".join(
@@ -210,6 +209,50 @@ def _start_kernel(loop: Any, cwd: Path) -> Any | None:
             loop.run_until_complete(km.shutdown_kernel(now=True))
         return None
     return km
+
+
+@functools.cache
+def quick_ready_client() -> type:
+    """``AsyncKernelClient`` whose ``wait_for_ready`` ends as soon as the kernel answered and its
+    IOPub is connected.
+
+    jupyter_client's waits 0.2 s for a status message on IOPub after each kernel-info reply (a
+    new subscriber usually misses the first one, so it waits the whole 0.2 s and asks again),
+    then drains IOPub until 0.2 s pass without a message. papermill makes a client per notebook
+    and the reset makes one too, so on a kernel running two notebooks that is about a second of
+    waiting. Here each wait is 0.02 s (asking again is cheap); the left-over status messages are
+    ignored by the execution that follows (it reads only its own).
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class QuickReadyClient(AsyncKernelClient):  # type: ignore[misc]
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except queue.Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub is connected once the request's status message arrives
+                        await self.iopub_channel.get_msg(timeout=0.02)
+                    except queue.Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:  # what is left of the request's messages, without waiting for more
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.02)
+                except queue.Empty:
+                    break
+
+    return QuickReadyClient
 
 
 def _run_silently(loop: Any, km: Any, code: str, timeout: float = 120) -> None:
