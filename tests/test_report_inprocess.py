@@ -113,3 +113,19 @@ def test_one_worker_is_a_kernel() -> None:
     assert len(NotebookRunner(notebooks, workers=2)._threads) == 1
     assert not NotebookRunner(notebooks, workers=1).in_process  # never the only worker
     assert not NotebookRunner(notebooks, workers=2, in_process=False).in_process
+
+
+@pytest.mark.slow
+def test_runner_shares_notebooks_between_this_process_and_a_kernel(tmp_path: Path) -> None:
+    pid = "import os, time\ntime.sleep(2)\nos.getpid()"  # long enough for the kernel to boot
+    notebooks = [_notebook(tmp_path, f"{i}_pid.ipynb", [pid]) for i in range(3)]
+    calls: list[int] = []
+    with NotebookRunner(notebooks, workers=2) as runner:
+        runs = runner.run({}, {}, tmp_path / "out", meanwhile=lambda: calls.append(1))
+    assert calls == [1]  # the work that needs no notebook output, once
+    assert [r.error for r in runs] == [None, None, None]
+    pids = {
+        nbformat.read(tmp_path / "out" / p.name, 4).cells[-1].outputs[0].data["text/plain"]
+        for p in notebooks
+    }
+    assert str(os.getpid()) in pids and len(pids) == 2  # this process and one kernel

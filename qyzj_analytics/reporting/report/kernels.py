@@ -110,8 +110,9 @@ class NotebookRunner:
     ) -> list[NotebookRun]:
         """Execute every notebook with ``parameters`` into ``out_dir``; results in notebook order.
 
-        ``meanwhile`` runs on the calling thread once its own share of the notebooks is done,
-        while kernels may still be running theirs (work that needs no notebook output).
+        ``meanwhile`` is work that needs no notebook output, done on the calling thread while a
+        kernel is busy: in-process, after this process's first notebook (the kernel can take the
+        short notebooks left meanwhile), else at once.
         """
         self.out_dir = out_dir or self.out_dir
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,8 +126,8 @@ class NotebookRunner:
         log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
         self._go.set()
         if self.in_process:
-            self._work_here()
-        if meanwhile is not None:
+            self._work_here(meanwhile)
+        elif meanwhile is not None:
             meanwhile()
         for thread in self._threads:
             thread.join()
@@ -141,9 +142,9 @@ class NotebookRunner:
                 f"{state}（{result.seconds:.1f} s）"
             )
 
-    def _work_here(self) -> None:
-        """The in-process worker, on the calling thread, until the queue is empty."""
-
+    def _work_here(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """The in-process worker, on the calling thread, until the queue is empty; ``meanwhile``
+        after its first notebook (or at the end when it got none)."""
         from qyzj_analytics.reporting.report.inprocess import register_engine
 
         engine = register_engine()
@@ -152,10 +153,13 @@ class NotebookRunner:
                 index, path = self._queue.get_nowait()
             except queue.Empty:
                 break
-            self._record(
-                index,
-                execute_notebook(path, self.out_dir / path.name, self._parameters, engine=engine),
-            )
+            output = self.out_dir / path.name
+            self._record(index, execute_notebook(path, output, self._parameters, engine=engine))
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+        if meanwhile is not None:
+            meanwhile()
 
     def _work(self) -> None:
         import asyncio
