@@ -221,3 +221,17 @@ def test_chart_is_laid_out_once(small: dict, tmp_path: Path) -> None:
     assert [ax.get_position().bounds for ax in fig.axes] == positions
     expected = np.asarray(Image.open(io.BytesIO(reference.getvalue())))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "grades.png")), expected)
+
+
+def test_encode_png_keeps_every_pixel_and_the_dpi() -> None:
+    import io
+
+    from qyzj_analytics.reporting.charts.render import encode_png
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(37, 23, 4), dtype=np.uint8)  # bytes that wrap when filtered
+    pixels[5:9] = 255  # and flat runs, as in a chart
+    image = Image.open(io.BytesIO(encode_png(pixels, 200)))
+    assert image.mode == "RGBA" and image.size == (23, 37)
+    assert np.array_equal(np.asarray(image), pixels)
+    assert round(image.info["dpi"][0]) == 200 and image.info["Software"].startswith("Matplotlib")

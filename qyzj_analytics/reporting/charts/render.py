@@ -11,15 +11,18 @@ is one more draw, not a second layout.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from qyzj_analytics.reporting.charts.style import DPI
 
-# zlib level 1 instead of Pillow's 6: the same pixels, about 2× faster to encode, ≈ 15 % larger
-PNG_OPTIONS = {"compress_level": 1}
+PNG_LEVEL = 1  # zlib level: the same pixels as Pillow's level 6, ≈ 15 % larger, far faster
+PNG_UP_FILTER = 2  # PNG row filter "Up": each byte minus the byte above it
 
 
 def save_chart(fig: Figure, name: str, out_dir: Path | str, png: bytes | None = None) -> list[Path]:
@@ -37,12 +40,54 @@ def save_chart(fig: Figure, name: str, out_dir: Path | str, png: bytes | None = 
 
 
 def render_png(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes; the figure keeps the layout of this render
+    """The figure as PNG bytes (:func:`encode_png`); the figure keeps the layout of this render
     (:func:`freeze_layout`)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white", pil_kwargs=dict(PNG_OPTIONS))
+    fig.savefig(buffer, format="rgba", dpi=dpi, facecolor="white")
     freeze_layout(fig)
-    return buffer.getvalue()
+    raw = buffer.getvalue()
+    width = int(fig.get_figwidth() * dpi)  # as matplotlib's Agg renderer sizes its canvas
+    if not width or len(raw) % (4 * width):
+        buffer = io.BytesIO()  # never expected: let matplotlib (Pillow) write it
+        fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        return buffer.getvalue()
+    pixels = np.frombuffer(raw, np.uint8).reshape(-1, width, 4)
+    return encode_png(pixels, dpi)
+
+
+def encode_png(rgba: np.ndarray, dpi: float) -> bytes:
+    """RGBA pixels (rows × columns × 4, uint8) as a PNG file.
+
+    What matplotlib writes through Pillow — the same pixels, the ``Software`` text and the dpi
+    (``pHYs``) — but every row with the "Up" filter and zlib level 1, done by numpy and zlib:
+    about a third of Pillow's time (which tries every filter on every row) for chart images.
+    """
+    import matplotlib as mpl
+
+    height, width, _ = rgba.shape
+    rows = np.ascontiguousarray(rgba).reshape(height, width * 4)
+    filtered = np.empty((height, width * 4 + 1), np.uint8)
+    filtered[:, 0] = PNG_UP_FILTER
+    filtered[0, 0] = 0  # the first row has no row above: no filter
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 wraps modulo 256, as PNG does
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    software = f"Matplotlib version{mpl.__version__}, https://matplotlib.org/"
+    per_metre = int(dpi / 0.0254 + 0.5)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),
+            chunk(b"tEXt", b"Software\0" + software.encode("latin-1")),
+            chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            chunk(b"IDAT", zlib.compress(filtered.tobytes(), PNG_LEVEL)),
+            chunk(b"IEND", b""),
+        ]
+    )
 
 
 def freeze_layout(fig: Figure) -> Figure:
