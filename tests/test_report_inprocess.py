@@ -129,3 +129,8 @@ def test_runner_shares_notebooks_between_this_process_and_a_kernel(tmp_path: Pat
         for p in notebooks
     }
     assert str(os.getpid()) in pids and len(pids) == 2  # this process and one kernel
+
+
+def test_ctrl_c_in_a_cell_stops_the_run() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(get_shell(), "raise KeyboardInterrupt")

@@ -12,7 +12,8 @@ data (images base64-encoded), execute results, stdout and stderr streams (in ord
 text joined) and errors with IPython's traceback, so papermill records, reports
 (``PapermillExecutionError``) and saves a failure exactly as for a kernel. Output written by
 other threads of this process meanwhile (the other worker's progress lines) is not captured.
-A cell running longer than the timeout is interrupted (only when executing on the main thread).
+A cell running longer than the timeout is interrupted (only when executing on the main thread)
+and fails the notebook; Ctrl-C stops the whole run, as it does while a kernel works.
 """
 
 from __future__ import annotations
@@ -206,10 +207,13 @@ def run_cell(shell: Any, source: str, timeout: float | None = None) -> tuple[lis
         if timer is not None:
             timer.cancel()
         shell.capture = None
-    if expired.is_set():
-        for output in capture.outputs:
-            if output.output_type == "error" and output.ename == "KeyboardInterrupt":
-                output.evalue = TIMEOUT_MESSAGE.format(seconds=int(timeout or 0))
+    interrupted = [
+        o for o in capture.outputs if o.output_type == "error" and o.ename == "KeyboardInterrupt"
+    ]
+    if interrupted and not expired.is_set():
+        raise KeyboardInterrupt  # Ctrl-C stops the run, as it does while a kernel works
+    for output in interrupted:
+        output.evalue = TIMEOUT_MESSAGE.format(seconds=int(timeout or 0))
     count = result.execution_count if result.execution_count is not None else shell.execution_count
     return capture.outputs, count, bool(result.success)
 
