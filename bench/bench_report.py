@@ -1,8 +1,9 @@
 """Benchmark: a whole quarterly report (`qyzj report` on the sample) vs one trivial notebook.
 
 The baseline is the least any report costs: papermill executing a one-cell notebook, then
-`jupyter nbconvert --to html --no-input` on the result. Target: ratio ≤ 3.0, both timed as whole
-processes, interleaved, in one run.
+`jupyter nbconvert --to html --no-input` on the result. Target (issue 16): ratio ≤ 1.8, the Word
+file included, both timed as whole processes (one warm-up each, then alternating pairs, the
+median of the pair ratios).
 
     .venv/bin/python bench/bench_report.py [--repeats 3]
 """
@@ -22,7 +23,7 @@ from common import BIN, PAIRS, compare, verdict
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 from qyzj_analytics.sample.generate import write_sample
 
-TARGET = 3.0
+TARGET = 1.8  # issue 16 (was 3.0)
 QUARTER = "2025Q3"
 
 

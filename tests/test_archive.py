@@ -83,6 +83,10 @@ def test_previous_summary_reads_the_saved_one_else_recomputes(tmp_path: Path) ->
     recomputed, basis = summary.previous_summary(second, contract)
     assert basis == summary.RECOMPUTED and recomputed is not None
     assert recomputed["quarter"] == "2025Q1" and recomputed["as_of"] == "2025-03-31"
+    from qyzj_analytics.reporting.bundle import build_metrics
+
+    whole = build_metrics(raw, dt.date(2025, 3, 31), contract, quarter="2025Q1", forecast=False)
+    assert recomputed == summary.build_summary(whole, contract)  # the score and KPI table only
     saved = _summary("2025Q1", 10.0, contract_id=summary.contract_id(contract))
     _publish(out, "2025Q1", saved)
     assert summary.previous_summary(second, contract) == (saved, "2025Q1 报告")

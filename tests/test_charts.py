@@ -201,3 +201,37 @@ def test_import_changes_no_matplotlib_state() -> None:
 def test_render_png_is_png(small: dict) -> None:
     data = charts.render_png(charts.plot_grade_probabilities(small["grades"]))
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_is_laid_out_once(small: dict, tmp_path: Path) -> None:
+    """The PNG render lays a constrained chart out; its SVG reuses those positions (no second
+    layout) and the PNG has the pixels of a default-compressed render."""
+    import io
+
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = charts.plot_grade_probabilities(small["grades"])
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    reference = io.BytesIO()
+    fig.savefig(reference, format="png", dpi=200, facecolor="white")  # matplotlib's default
+    png = charts.render_png(fig)
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    positions = [ax.get_position().bounds for ax in fig.axes]
+    charts.save_chart(fig, "grades", tmp_path, png=png)
+    assert [ax.get_position().bounds for ax in fig.axes] == positions
+    expected = np.asarray(Image.open(io.BytesIO(reference.getvalue())))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "grades.png")), expected)
+
+
+def test_encode_png_keeps_every_pixel_and_the_dpi() -> None:
+    import io
+
+    from qyzj_analytics.reporting.charts.render import encode_png
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(37, 23, 4), dtype=np.uint8)  # bytes that wrap when filtered
+    pixels[5:9] = 255  # and flat runs, as in a chart
+    image = Image.open(io.BytesIO(encode_png(pixels, 200)))
+    assert image.mode == "RGBA" and image.size == (23, 37)
+    assert np.array_equal(np.asarray(image), pixels)
+    assert round(image.info["dpi"][0]) == 200 and image.info["Software"].startswith("Matplotlib")

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.dates.periods import parse_quarter
 from qyzj_analytics.formats import format_quantity, round_number
-from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +49,28 @@ def _number(value: Any) -> float | int | None:
 
 def build_summary(metrics: Metrics, contract: Contract) -> dict[str, Any]:
     """The summary of one report (JSON-safe; aggregates only, no personal data)."""
-    table = metrics.kpi_table
+    return summary_of(
+        metrics.quarter,
+        metrics.as_of,
+        metrics.score,
+        metrics.kpi_table,
+        metrics.is_sample,
+        contract,
+    )
+
+
+def summary_of(
+    quarter: str,
+    as_of: dt.date,
+    score: dict[str, Any],
+    table: pd.DataFrame,
+    is_sample: bool,
+    contract: Contract,
+) -> dict[str, Any]:
+    """:func:`build_summary` from its parts: the score (``tables.summarize_score``) and the KPI
+    table (``tables.kpi_table``) of one as-of date."""
+    from qyzj_analytics.scoring.assessment import STATUS_ZH  # (pandas: not for every command)
+
     kpis = {
         str(kpi_id): {
             "name": str(row["指标"]),
@@ -64,16 +84,16 @@ def build_summary(metrics: Metrics, contract: Contract) -> dict[str, Any]:
     }
     return {
         "version": SUMMARY_VERSION,
-        "quarter": metrics.quarter,
-        "as_of": metrics.as_of.isoformat(),
+        "quarter": quarter,
+        "as_of": as_of.isoformat(),
         "contract_id": contract_id(contract),
         "contract_name": contract.name,
-        "grade": metrics.score["grade"],
-        "grade_name": metrics.score["grade_name"],
-        "base": _number(metrics.score["base"]),
-        "bonus": _number(metrics.score["bonus"]),
+        "grade": score["grade"],
+        "grade_name": score["grade_name"],
+        "base": _number(score["base"]),
+        "bonus": _number(score["bonus"]),
         "behind": sum(1 for k in kpis.values() if k["status"] == STATUS_ZH["behind"]),
-        "is_sample": bool(metrics.is_sample),
+        "is_sample": bool(is_sample),
         "kpis": kpis,
     }
 
@@ -136,8 +156,12 @@ def previous_summary(
         DataError: the raw folder cannot be used (it was usable a moment ago: unlikely).
     """
     from qyzj_analytics.errors import UsageError
-    from qyzj_analytics.reporting.bundle import build_metrics
+    from qyzj_analytics.ingest.discover import is_sample_folder
+    from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.reporting.report.options import resolve_quarter
+    from qyzj_analytics.reporting.tables import kpi_table, summarize_score
+    from qyzj_analytics.scoring.assessment import assess
+    from qyzj_analytics.scoring.kpi import KpiContext
 
     label = previous_quarter(options.quarter)
     try:
@@ -147,10 +171,19 @@ def previous_summary(
     saved = read_summary(options.out_dir / label)
     if saved is not None and saved.get("contract_id") == contract_id(contract):
         return saved, f"{label} 报告"
-    metrics = build_metrics(
-        options.raw_dir, as_of, contract, quarter=label, forecast=False, prepared=prepared
+    # only what the summary holds (score and KPI table), not the report's other tables
+    prepared = prepared if prepared is not None else prepare(options.raw_dir, contract)
+    ctx = KpiContext.of(prepared, contract, as_of)
+    assessment = assess(ctx, prepared.quality)
+    summary = summary_of(
+        label,
+        ctx.as_of,
+        summarize_score(assessment),
+        kpi_table(assessment),
+        is_sample_folder(options.raw_dir),
+        contract,
     )
-    return build_summary(metrics, contract), RECOMPUTED
+    return summary, RECOMPUTED
 
 
 def _change(now: Any, before: Any, unit: str, share: bool) -> str:

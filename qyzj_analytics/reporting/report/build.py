@@ -43,7 +43,12 @@ from qyzj_analytics.reporting.report.options import (
     resolve_quarter,
 )
 from qyzj_analytics.reporting.report.publish import publish, remove_stale
-from qyzj_analytics.reporting.report.render import find_unsafe_content, merge_notebooks, render_html
+from qyzj_analytics.reporting.report.render import (
+    find_unsafe_content,
+    merge_notebooks,
+    render_html,
+    warm_renderer,
+)
 from qyzj_analytics.reporting.report.workbook import write_kpi_xlsx
 
 if TYPE_CHECKING:
@@ -149,11 +154,19 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
         NotebookFailed: a notebook failed; the run is kept in ``out_dir/<quarter>.failed``.
         ReportLocked: another run holds the quarter's lock.
     """
+    notebooks = find_notebooks(options.notebooks_dir)
+    # the package's own notebooks run one worker in this process (no second kernel start-up);
+    # a --notebooks folder runs in kernels only, so its code cannot end this process
+    with NotebookRunner(notebooks, in_process=options.notebooks_dir is None) as runner:
+        return _build_report(options, contract, runner)  # the kernel boots from here on
+
+
+def _build_report(options: ReportOptions, contract: Contract, runner: NotebookRunner) -> Path:
+    """:func:`build_report` once the notebook kernel is booting."""
     from qyzj_analytics.ingest.pipeline import require_exports  # (pandas: only when running)
     from qyzj_analytics.reporting.archive.summary import write_summary
 
     require_exports(options.raw_dir)  # no export at all: exit 3 before anything is written
-    notebooks = find_notebooks(options.notebooks_dir)
     out_dir = options.out_dir
     ensure_writable(out_dir)
     target = out_dir / options.quarter
@@ -167,11 +180,16 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
             started = time.perf_counter()
             charts = staging / "charts"
             charts.mkdir()
-            with NotebookRunner(notebooks, staging / "notebooks") as runner:  # kernels boot now
-                log(f"[report] {options.quarter}（截至 {options.as_of.isoformat()}）：预计算指标…")
-                metrics = precompute(options, contract, cache)
-                params = notebook_parameters(options, cache, charts)
-                runs = runner.run(params, load_timings(out_dir))
+            log(f"[report] {options.quarter}（截至 {options.as_of.isoformat()}）：预计算指标…")
+            metrics = precompute(options, contract, cache)
+            params = notebook_parameters(options, cache, charts)
+
+            def meanwhile() -> None:  # this process's share is done; a kernel may still run
+                write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
+                write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
+                warm_renderer()
+
+            runs = runner.run(params, load_timings(out_dir), staging / "notebooks", meanwhile)
             errors = [r for r in runs if r.error]
             if errors:
                 shutil.rmtree(failed, ignore_errors=True)
@@ -200,9 +218,7 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
             (staging / "report.html").write_text(page, encoding="utf-8")
             if options.browser is not None:
                 write_pdf(options.browser, staging)
-            write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
             write_word(staging, options, contract, metrics)
-            write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
             check_charts(charts)
             publish(staging, target)
             save_timings(out_dir, runs)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import queue
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,15 @@ from typing import Any
 from qyzj_analytics.reporting.report.options import log
 
 WORKERS = 2  # the machines have 2 cores; kernel start-up dominates a notebook's run
+IN_PROCESS = True  # one worker is this process (no second kernel start-up); see .inprocess
 KERNEL = "python3"
 CELL_TIMEOUT = 900  # seconds per cell: a scheduled run must not hang forever
 WARM_MODULES = (
     "IPython.display",
     "pandas",
-    "matplotlib.pyplot",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_svg",
     "qyzj_analytics.reporting.bundle",
     "qyzj_analytics.reporting.narrative",
     "qyzj_analytics.reporting.styles",
@@ -45,25 +50,35 @@ class NotebookRun:
 
 
 class NotebookRunner:
-    """Executes notebooks with papermill in ``workers`` warm kernels, fed from one queue.
+    """Executes notebooks with papermill in ``workers`` workers fed from one queue: warm kernels
+    and, with ``in_process``, this process itself (:mod:`.inprocess`) as one of them.
 
     Kernels are started (and the usual imports loaded into them) as soon as the runner is entered,
     so their start-up overlaps the metrics pre-computation; :meth:`run` then executes every
-    notebook, longest first (by the previous run's timings). A kernel runs several notebooks in
-    turn and is reset (``get_ipython().reset(new_session=True)``: empty namespace, execution
-    count 1) between them, so each notebook still starts from a clean namespace; a kernel that
-    died is replaced. Every notebook's working directory is its own folder (the process's working
-    directory is never changed, so the threads do not race). A failing notebook does not stop the
-    others; its executed copy keeps the traceback.
+    notebook, longest first (by the previous run's timings), the calling thread taking its share
+    in-process. A kernel (and the in-process shell) runs several notebooks in turn and is reset
+    (``get_ipython().reset(new_session=True)``: empty namespace, execution count 1) between
+    them, so each notebook still starts from a clean namespace; a kernel that died is replaced.
+    Every notebook's working directory is its own folder (a kernel is started there; only the
+    in-process worker, on the calling thread, changes this process's working directory while it
+    runs a notebook, and the kernel threads use absolute paths only). A failing notebook does not
+    stop the others; its executed copy keeps the traceback.
     """
 
-    def __init__(self, notebooks: Sequence[Path], out_dir: Path, workers: int = WORKERS) -> None:
-        import queue
+    def __init__(
+        self,
+        notebooks: Sequence[Path],
+        out_dir: Path | None = None,
+        workers: int = WORKERS,
+        in_process: bool = IN_PROCESS,
+    ) -> None:
 
         self.notebooks = list(notebooks)
-        self.out_dir = out_dir
+        self.out_dir = out_dir or Path(tempfile.gettempdir())
         self.cwd = self.notebooks[0].parent
         self.workers = max(1, min(workers, len(self.notebooks)))
+        self.in_process = in_process and self.workers > 1  # one worker at least is a kernel
+        kernels = self.workers - 1 if self.in_process else self.workers
         self._queue: queue.Queue[tuple[int, Path]] = queue.Queue()
         self._go = threading.Event()
         self._abort = False
@@ -72,7 +87,7 @@ class NotebookRunner:
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"qyzj-report-{i}", daemon=True)
-            for i in range(self.workers)
+            for i in range(kernels)
         ]
 
     def __enter__(self) -> NotebookRunner:
@@ -86,8 +101,20 @@ class NotebookRunner:
         for thread in self._threads:
             thread.join()
 
-    def run(self, parameters: dict[str, Any], timings: dict[str, float]) -> list[NotebookRun]:
-        """Execute every notebook with ``parameters``; results in notebook order."""
+    def run(
+        self,
+        parameters: dict[str, Any],
+        timings: dict[str, float],
+        out_dir: Path | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[NotebookRun]:
+        """Execute every notebook with ``parameters`` into ``out_dir``; results in notebook order.
+
+        ``meanwhile`` is work that needs no notebook output, done on the calling thread while a
+        kernel is busy: in-process, after this process's first notebook (the kernel can take the
+        short notebooks left meanwhile), else at once.
+        """
+        self.out_dir = out_dir or self.out_dir
         self.out_dir.mkdir(parents=True, exist_ok=True)
         order = sorted(
             enumerate(self.notebooks),
@@ -98,13 +125,44 @@ class NotebookRunner:
         self._parameters = parameters
         log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
         self._go.set()
+        if self.in_process:
+            self._work_here(meanwhile)
+        elif meanwhile is not None:
+            meanwhile()
         for thread in self._threads:
             thread.join()
         return [self._results[i] for i in range(len(self.notebooks))]
 
+    def _record(self, index: int, result: NotebookRun) -> None:
+        with self._lock:
+            self._results[index] = result
+            state = "完成" if result.error is None else "失败"
+            log(
+                f"[report] [{len(self._results)}/{len(self.notebooks)}] {result.name} "
+                f"{state}（{result.seconds:.1f} s）"
+            )
+
+    def _work_here(self, meanwhile: Callable[[], None] | None = None) -> None:
+        """The in-process worker, on the calling thread, until the queue is empty; ``meanwhile``
+        after its first notebook (or at the end when it got none)."""
+        from qyzj_analytics.reporting.report.inprocess import register_engine
+
+        engine = register_engine()
+        while not self._abort:
+            try:
+                index, path = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            output = self.out_dir / path.name
+            self._record(index, execute_notebook(path, output, self._parameters, engine=engine))
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+        if meanwhile is not None:
+            meanwhile()
+
     def _work(self) -> None:
         import asyncio
-        import queue
 
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)  # nbclient's run_sync uses this thread's loop
@@ -128,13 +186,7 @@ class NotebookRunner:
                     elapsed = time.perf_counter() - started
                     result = NotebookRun(path.name, output, elapsed, f"{type(exc).__name__}: {exc}")
                 fresh = False
-                with self._lock:
-                    self._results[index] = result
-                    state = "完成" if result.error is None else "失败"
-                    log(
-                        f"[report] [{len(self._results)}/{len(self.notebooks)}] {path.name} "
-                        f"{state}（{result.seconds:.1f} s）"
-                    )
+                self._record(index, result)
         finally:
             if km is not None:
                 with contextlib.suppress(Exception):
@@ -147,7 +199,7 @@ def _start_kernel(loop: Any, cwd: Path) -> Any | None:
     then starts its own kernel and reports the problem as the notebook's failure)."""
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name=KERNEL)
+    km = AsyncKernelManager(kernel_name=KERNEL, client_factory=quick_ready_client())
     try:
         loop.run_until_complete(km.start_kernel(cwd=str(cwd), extra_arguments=KERNEL_ARGS))
         warm = "\n".join(
@@ -161,6 +213,50 @@ def _start_kernel(loop: Any, cwd: Path) -> Any | None:
             loop.run_until_complete(km.shutdown_kernel(now=True))
         return None
     return km
+
+
+@functools.cache
+def quick_ready_client() -> type:
+    """``AsyncKernelClient`` whose ``wait_for_ready`` ends as soon as the kernel answered and its
+    IOPub is connected.
+
+    jupyter_client's waits 0.2 s for a status message on IOPub after each kernel-info reply (a
+    new subscriber usually misses the first one, so it waits the whole 0.2 s and asks again),
+    then drains IOPub until 0.2 s pass without a message. papermill makes a client per notebook
+    and the reset makes one too, so on a kernel running two notebooks that is about a second of
+    waiting. Here each wait is 0.02 s (asking again is cheap); the left-over status messages are
+    ignored by the execution that follows (it reads only its own).
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class QuickReadyClient(AsyncKernelClient):  # type: ignore[misc]
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except queue.Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub is connected once the request's status message arrives
+                        await self.iopub_channel.get_msg(timeout=0.02)
+                    except queue.Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:  # what is left of the request's messages, without waiting for more
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.02)
+                except queue.Empty:
+                    break
+
+    return QuickReadyClient
 
 
 def _run_silently(loop: Any, km: Any, code: str, timeout: float = 120) -> None:
@@ -235,9 +331,14 @@ def execute_notebooks(
 
 
 def execute_notebook(
-    source: Path, output: Path, parameters: dict[str, Any], km: Any | None = None
+    source: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    km: Any | None = None,
+    engine: str | None = None,
 ) -> NotebookRun:
-    """Execute one notebook with papermill (in kernel ``km`` if given); failures are returned."""
+    """Execute one notebook with papermill (in kernel ``km`` if given, or with the papermill
+    ``engine`` named, e.g. :data:`.inprocess.ENGINE`); failures are returned."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -255,6 +356,7 @@ def execute_notebook(
             resources={"metadata": {"path": str(source.parent)}},  # the kernel's cwd
             extra_arguments=KERNEL_ARGS,
             km=km,
+            engine_name=engine,
         )
     except PapermillExecutionError as exc:
         error = (

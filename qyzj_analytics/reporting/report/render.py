@@ -8,13 +8,15 @@ is rendered.
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.resources
 import re
+import tempfile
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -114,6 +116,21 @@ def render_html(nb: NotebookNode, folder: Path, sample: bool) -> str:
         folder: where relative image links in markdown are resolved (they are embedded).
         sample: add the "示例数据" banner and diagonal watermark.
     """
+    exporter = html_exporter()
+    resources = {
+        "metadata": {"name": nb.metadata.get("title", "季度报告"), "path": str(folder)},
+        "qyzj": {"sample": sample, "css": read_template(CSS_FILE), "csp": CSP},
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = body.replace(f'alt="{NBCONVERT_DEFAULT_ALT}"', 'alt="图表"')  # an image of markdown
+    body = mark_long_cells(body)
+    return body.replace('<html lang="zh">', '<html lang="zh-CN">', 1)
+
+
+@functools.cache
+def html_exporter() -> Any:
+    """The report's nbconvert ``HTMLExporter`` (no input, no prompts, images embedded, ``zh``),
+    made once per process: its Jinja templates are compiled on the first page it renders."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -134,14 +151,16 @@ def render_html(nb: NotebookNode, folder: Path, sample: bool) -> str:
     exporter.exclude_output_prompt = True
     exporter.embed_images = True
     exporter.language_code = "zh"
-    resources = {
-        "metadata": {"name": nb.metadata.get("title", "季度报告"), "path": str(folder)},
-        "qyzj": {"sample": sample, "css": read_template(CSS_FILE), "csp": CSP},
-    }
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    body = body.replace(f'alt="{NBCONVERT_DEFAULT_ALT}"', 'alt="图表"')  # an image of markdown
-    body = mark_long_cells(body)
-    return body.replace('<html lang="zh">', '<html lang="zh-CN">', 1)
+    return exporter
+
+
+def warm_renderer() -> None:
+    """Import nbconvert and compile the report's templates now (on a one-cell page), so the
+    report's own render later costs only its cells; for a moment when a core would be idle."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("预热")])
+    render_html(nb, Path(tempfile.gettempdir()), sample=True)
 
 
 def mark_long_cells(page: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import docx
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -32,6 +33,7 @@ from qyzj_analytics.reporting.word.layout import (
 
 if TYPE_CHECKING:
     from docx.document import Document
+    from docx.text.paragraph import Paragraph
 
     from qyzj_analytics.reporting.bundle import Metrics
 
@@ -58,12 +60,26 @@ class _Writer:
         self.doc = doc
         self.charts = charts_dir
         self.figures = 0
+        self._style_ids: dict[str, str | None] = {}
+
+    def style_id(self, name: str) -> str | None:
+        """The paragraph style's id (None for the default style), looked up once per name:
+        python-docx looks the default style up among all styles on every assignment."""
+        if name not in self._style_ids:
+            self._style_ids[name] = self.doc.part.get_style_id(name, WD_STYLE_TYPE.PARAGRAPH)
+        return self._style_ids[name]
+
+    def styled(self, paragraph: Paragraph, style: str | None) -> Paragraph:
+        """``paragraph.style = style``, as python-docx sets it, with the id looked up once."""
+        if style is not None:
+            paragraph._p.style = self.style_id(style)
+        return paragraph
 
     def para(self, text: str, style: str | None = None) -> None:
-        self.doc.add_paragraph(text, style=style)
+        self.styled(self.doc.add_paragraph(text), style)
 
     def heading(self, text: str, level: int) -> None:
-        self.doc.add_paragraph(text, style=f"Heading {level}")
+        self.para(text, f"Heading {level}")
 
     def chart(self, name: str, caption: str) -> None:
         """Insert ``charts/<name>.png`` at text width with a numbered caption, if it exists."""
@@ -71,7 +87,7 @@ class _Writer:
         if png is None or not png.is_file():
             return
         self.figures += 1
-        paragraph = self.doc.add_paragraph(style=CAPTION_STYLE)
+        paragraph = self.styled(self.doc.add_paragraph(), CAPTION_STYLE)
         paragraph.paragraph_format.line_spacing = 1.0  # exact spacing would clip the picture
         paragraph.paragraph_format.keep_with_next = True
         picture = paragraph.add_run().add_picture(str(png), width=TEXT_WIDTH)
@@ -98,13 +114,12 @@ def _kpi_table(w: _Writer, metrics: Metrics) -> None:
     layout.set(qn("w:type"), "fixed")
     table._tbl.tblPr.append(layout)
     repeat_header_row(table.rows[0])
-    for r, values in enumerate([content.KPI_COLUMNS, *rows]):
-        for c, value in enumerate(values):
-            cell = table.cell(r, c)
+    for row, values in zip(table.rows, [content.KPI_COLUMNS, *rows], strict=True):
+        r = row._index
+        for c, (cell, value) in enumerate(zip(row.cells, values, strict=True)):  # a row at a time
             cell.width = Mm(KPI_WIDTHS_MM[c])
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-            paragraph = cell.paragraphs[0]
-            paragraph.style = w.doc.styles[TABLE_STYLE_TEXT]
+            paragraph = w.styled(cell.paragraphs[0], TABLE_STYLE_TEXT)
             paragraph.paragraph_format.alignment = (
                 WD_ALIGN_PARAGRAPH.LEFT if c == 0 and r else WD_ALIGN_PARAGRAPH.CENTER
             )
