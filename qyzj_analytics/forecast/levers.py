@@ -243,8 +243,12 @@ class Evaluator:
     """Re-scores the draws (the first ``n`` when given) with extra units per lever.
 
     ``fast`` (the search) adds the changed KPIs' points to the unchanged total instead of
-    summing every KPI again; the plan's reported probabilities use the exact sum.
+    summing every KPI again; the plan's reported probabilities use the exact sum. A KPI's
+    points for one change (its key, :meth:`_changes`) are computed once and reused: the search
+    asks for many mixes that share most of their levers' units.
     """
+
+    CACHE_VALUES = 4_000_000  # most cached per-draw values (floats) before the cache restarts
 
     def __init__(
         self,
@@ -262,15 +266,26 @@ class Evaluator:
         self.coverage = sim.coverage
         self.n = n
         self.contract = contract
+        self.specs = {k.id: k for k in contract.kpis}
+        self.thresholds = {g.id: g.min_score for g in contract.grades}
         self.levers = {lv.id: lv for lv in levers}
         self.points = score_points(self.values, contract)
         self.total = sum(self.points.values()) if fast else None
         self.jump_cache: dict[str, list[int]] = {}
+        # whole-valued count KPIs: adding units one lever after another equals adding their sum
+        self.whole = {
+            k
+            for lv in levers
+            if lv.kind == "count"
+            for k in lv.kpis
+            if k in self.values and np.array_equal(self.values[k], np.round(self.values[k]))
+        }
+        self.cache: dict[tuple, np.ndarray] = {}
 
-    def adjusted(self, extra: Mapping[str, int]) -> dict[str, np.ndarray]:
-        """Year-end values of the KPIs ``extra`` changes, per draw."""
-        out: dict[str, np.ndarray] = {}
-        v, n = self.values, self.n
+    def _changes(self, extra: Mapping[str, int]) -> dict[str, tuple]:
+        """The KPIs ``extra`` changes, in the order :meth:`adjusted` returns them, each with the
+        key its year-end values depend on."""
+        out: dict[str, tuple] = {}
         hired = qualified = 0
         for lever_id, units in extra.items():
             lv = self.levers[lever_id]
@@ -278,60 +293,103 @@ class Evaluator:
                 continue
             if lv.kind == "count":
                 for k in lv.kpis:
-                    out[k] = out.get(k, v[k]) + units
+                    out[k] = (*out.get(k, ("count",)), units)
             elif lv.kind == "livestream":
-                reach = self.online + units >= self.contract.livestream_min_per_month
-                out[LIVESTREAM_KPI] = self.done + reach.sum(axis=1)
+                out[LIVESTREAM_KPI] = ("livestream", units)
             elif lv.kind == "appeals" and self.appeals is not None:
-                closed, accepted = self.appeals.closed[:n], self.appeals.accepted[:n]
-                closed = closed + np.minimum(units, accepted - closed)
-                out[APPEALS_KPI] = resolution_rate(closed, accepted)
+                out[APPEALS_KPI] = ("appeals", units)
             elif lv.kind == "publications" and self.coverage is not None:
-                cov = self.coverage  # a publication in every remaining week, or nothing
-                future = cov.future[:n] if units < cov.ahead else np.full(n, float(cov.ahead))
-                out[COVERAGE_KPI] = (cov.done + future) / max(1, cov.weeks)
+                out[COVERAGE_KPI] = ("publications", units < self.coverage.ahead)
             elif lv.kind == "hire":
                 hired = units
             elif lv.kind == "qualify":
                 qualified = units
+        for k, key in out.items():
+            if key[0] == "count" and k in self.whole:
+                out[k] = ("count", sum(key[1:]))
         if hired or qualified:
-            staff = v[STAFF_KPI] + hired
             for k in (OPS_KPI, STAFF_KPI):
-                if hired and k in v:
-                    out[k] = v[k] + hired
-            if QUALIFIED_KPI in v:
-                q = np.round(v[QUALIFIED_KPI] * v[STAFF_KPI]) + hired + qualified
-                out[QUALIFIED_KPI] = np.where(staff > 0, q / np.maximum(staff, 1), 0.0)
+                if hired and k in self.values:
+                    out[k] = ("count", hired)
+            if QUALIFIED_KPI in self.values:
+                out[QUALIFIED_KPI] = ("staff", hired, qualified)
         return out
+
+    def _value(self, kpi_id: str, key: tuple) -> np.ndarray:
+        """Year-end values of one KPI, per draw, under the change ``key``."""
+        v, n, kind = self.values, self.n, key[0]
+        if kind == "count":
+            out = v[kpi_id]
+            for units in key[1:]:
+                out = out + units
+            return out
+        if kind == "livestream":
+            reach = self.online + key[1] >= self.contract.livestream_min_per_month
+            return self.done + reach.sum(axis=1)
+        if kind == "appeals":
+            closed, accepted = self.appeals.closed[:n], self.appeals.accepted[:n]
+            closed = closed + np.minimum(key[1], accepted - closed)
+            return resolution_rate(closed, accepted)
+        if kind == "publications":
+            cov = self.coverage  # a publication in every remaining week, or nothing
+            future = cov.future[:n] if key[1] else np.full(n, float(cov.ahead))
+            return (cov.done + future) / max(1, cov.weeks)
+        hired, qualified = key[1], key[2]  # "staff": the qualified share
+        staff = v[STAFF_KPI] + hired
+        q = np.round(v[QUALIFIED_KPI] * v[STAFF_KPI]) + hired + qualified
+        return np.where(staff > 0, q / np.maximum(staff, 1), 0.0)
+
+    def _points(self, kpi_id: str, key: tuple) -> np.ndarray:
+        """Points of one KPI per draw under the change ``key`` (cached)."""
+        found = self.cache.get((kpi_id, key))
+        if found is None:
+            if len(self.cache) * self.n >= self.CACHE_VALUES:
+                self.cache.clear()
+            spec = self.specs[kpi_id]
+            found = float(spec.weight) * apply_rule(self._value(kpi_id, key), spec)
+            if self.total is not None:  # the search adds the change to the unchanged total
+                found = found - self.points[kpi_id]
+            self.cache[(kpi_id, key)] = found
+        return found
+
+    def adjusted(self, extra: Mapping[str, int]) -> dict[str, np.ndarray]:
+        """Year-end values of the KPIs ``extra`` changes, per draw."""
+        return {k: self._value(k, key) for k, key in self._changes(extra).items()}
 
     def scores(self, extra: Mapping[str, int]) -> np.ndarray:
         """Base score per draw with ``extra`` units added."""
-        changed = {
-            k: float(self.contract.kpi(k).weight) * apply_rule(values, self.contract.kpi(k))
-            for k, values in self.adjusted(extra).items()
-        }
+        changes = self._changes(extra)
         if self.total is not None:
-            moved = sum((p - self.points[k] for k, p in changed.items()), np.zeros(self.n))
+            moved = np.zeros(self.n)
+            for k, key in changes.items():
+                moved = moved + self._points(k, key)
             return np.round(self.total + moved, 9)
-        return base_score({**self.points, **changed})
+        return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
         """P(year-end grade at least g) for every grade g, with ``extra`` units added."""
         base = self.scores(extra)
-        return {g.id: float(np.mean(base >= g.min_score)) for g in self.contract.grades}
+        return {
+            g.id: int(np.count_nonzero(base >= g.min_score)) / self.n for g in self.contract.grades
+        }
+
+    def exact(self, extra: Mapping[str, int], grade: str) -> float:
+        """P(grade at least ``grade``) with ``extra`` units added."""
+        return int(np.count_nonzero(self.scores(extra) >= self.thresholds[grade])) / self.n
 
     def probability(self, extra: Mapping[str, int], grade: str) -> tuple[float, float]:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
         base = self.scores(extra)
-        threshold = next(g.min_score for g in self.contract.grades if g.id == grade)
-        z = np.clip((base - threshold) / SMOOTHING_POINTS, -700, 700)
-        return float(np.mean(base >= threshold)), float(np.mean(1.0 / (1.0 + np.exp(-z))))
+        threshold = self.thresholds[grade]
+        z = np.maximum(np.minimum((base - threshold) / SMOOTHING_POINTS, 700), -700)
+        smooth = float(np.mean(1.0 / (1.0 + np.exp(-z))))
+        return int(np.count_nonzero(base >= threshold)) / self.n, smooth
 
     def lost_points(self, extra: Mapping[str, int]) -> dict[str, float]:
         """Mean points each KPI still loses per draw, with ``extra`` units added."""
         points = dict(self.points)
         for kpi_id, values in self.adjusted(extra).items():
-            spec = self.contract.kpi(kpi_id)
+            spec = self.specs[kpi_id]
             points[kpi_id] = float(spec.weight) * apply_rule(values, spec)
         return {k.id: float(k.weight) - float(np.mean(points[k.id])) for k in self.contract.kpis}
 

@@ -141,7 +141,7 @@ def _trim(
         lo, hi = 0, extra[lv.id] // grain
         while lo < hi:  # smallest count in [lo, hi] keeping the goal (hi always keeps it)
             mid = (lo + hi) // 2
-            if ev.probability({**extra, lv.id: mid * grain}, grade)[0] >= goal:
+            if ev.exact({**extra, lv.id: mid * grain}, grade) >= goal:
                 hi = mid
             else:
                 lo = mid + 1
@@ -166,9 +166,9 @@ def _search(
     When the greedy path falls short, every lever starts at its maximum and is trimmed.
     """
     extra = _greedy(ev, levers, start, goal, grade, months)
-    if ev.probability(extra, grade)[0] < goal:
+    if ev.exact(extra, grade) < goal:
         extra = {lv.id: lv.maximum for lv in levers}
-        if ev.probability(extra, grade)[0] < goal:
+        if ev.exact(extra, grade) < goal:
             return extra
     extra = _trim(ev, levers, extra, goal, grade, months)
     for lv in levers:
@@ -176,7 +176,7 @@ def _search(
             continue
         others = [o for o in levers if o.id != lv.id]
         trial = _greedy(ev, others, {**extra, lv.id: 0}, goal, grade, months)
-        if ev.probability(trial, grade)[0] < goal:
+        if ev.exact(trial, grade) < goal:
             continue
         trial = _trim(ev, others, trial, goal, grade, months)
         if _effort(levers, trial, months) < _effort(levers, extra, months) - 1e-9:
@@ -262,9 +262,10 @@ def plan_actions(
     extra = _search(
         Evaluator(sim, c, levers, PLAN_DRAWS, fast=True), levers, zero, goal, target, months
     )
-    if full.probability(extra, target)[0] < goal:  # check on every draw, top up if needed
+    p = full.exact(extra, target)
+    if p < goal:  # check on every draw, top up if needed
         extra = _search(full, levers, extra, goal, target, months)
-    p = full.probability(extra, target)[0]
+        p = full.exact(extra, target)
     steps = [
         PlanStep(lv.id, extra[lv.id], describe_step(lv, extra[lv.id], c, months), adds)
         for lv, adds in order_steps(full, levers, extra, target)
