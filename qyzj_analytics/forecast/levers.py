@@ -257,7 +257,9 @@ class Evaluator:
         levers: list[Lever],
         n: int | None = None,
         fast: bool = False,
+        points: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        """``points``: ``score_points`` of every draw when already at hand (the forecast's)."""
         n = sim.draws if n is None else min(n, sim.draws)
         self.values = {k: v[:n] for k, v in sim.values.items()}
         self.online = sim.online_months[:n]
@@ -269,17 +271,13 @@ class Evaluator:
         self.specs = {k.id: k for k in contract.kpis}
         self.thresholds = {g.id: g.min_score for g in contract.grades}
         self.levers = {lv.id: lv for lv in levers}
-        self.points = score_points(self.values, contract)
+        if points is None:
+            self.points = score_points(self.values, contract)
+        else:
+            self.points = {k.id: points[k.id][:n] for k in contract.kpis}
         self.total = sum(self.points.values()) if fast else None
         self.jump_cache: dict[str, list[int]] = {}
-        # whole-valued count KPIs: adding units one lever after another equals adding their sum
-        self.whole = {
-            k
-            for lv in levers
-            if lv.kind == "count"
-            for k in lv.kpis
-            if k in self.values and np.array_equal(self.values[k], np.round(self.values[k]))
-        }
+        self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
         self.cache: dict[tuple, np.ndarray] = {}
 
     def _changes(self, extra: Mapping[str, int]) -> dict[str, tuple]:
@@ -304,8 +302,8 @@ class Evaluator:
                 hired = units
             elif lv.kind == "qualify":
                 qualified = units
-        for k, key in out.items():
-            if key[0] == "count" and k in self.whole:
+        for k, key in out.items():  # whole counts: units added one after another = their sum
+            if len(key) > 2 and key[0] == "count" and self._whole(k):
                 out[k] = ("count", sum(key[1:]))
         if hired or qualified:
             for k in (OPS_KPI, STAFF_KPI):
@@ -314,6 +312,13 @@ class Evaluator:
             if QUALIFIED_KPI in self.values:
                 out[QUALIFIED_KPI] = ("staff", hired, qualified)
         return out
+
+    def _whole(self, kpi_id: str) -> bool:
+        """True when every value of the KPI is a whole number (cached)."""
+        if kpi_id not in self.whole:
+            v = self.values[kpi_id]
+            self.whole[kpi_id] = bool(np.array_equal(v, np.floor(v)))
+        return self.whole[kpi_id]
 
     def _value(self, kpi_id: str, key: tuple) -> np.ndarray:
         """Year-end values of one KPI, per draw, under the change ``key``."""
@@ -359,11 +364,12 @@ class Evaluator:
     def scores(self, extra: Mapping[str, int]) -> np.ndarray:
         """Base score per draw with ``extra`` units added."""
         changes = self._changes(extra)
-        if self.total is not None:
+        if self.total is not None:  # total + (Σ changes), the changes summed first
             moved = np.zeros(self.n)
             for k, key in changes.items():
-                moved = moved + self._points(k, key)
-            return np.round(self.total + moved, 9)
+                moved += self._points(k, key)
+            moved += self.total
+            return np.round(moved, 9, out=moved)
         return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
@@ -381,8 +387,14 @@ class Evaluator:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
         base = self.scores(extra)
         threshold = self.thresholds[grade]
-        z = np.maximum(np.minimum((base - threshold) / SMOOTHING_POINTS, 700), -700)
-        smooth = float(np.mean(1.0 / (1.0 + np.exp(-z))))
+        z = (base - threshold) / SMOOTHING_POINTS
+        np.minimum(z, 700, out=z)
+        np.maximum(z, -700, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        np.divide(1.0, z, out=z)  # the logistic of (base − threshold) / width
+        smooth = float(z.sum() / self.n)
         return int(np.count_nonzero(base >= threshold)) / self.n, smooth
 
     def lost_points(self, extra: Mapping[str, int]) -> dict[str, float]:

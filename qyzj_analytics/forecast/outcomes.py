@@ -94,11 +94,16 @@ def _money(value: Decimal) -> Decimal:
 
 
 def score_draws(
-    values: Mapping[str, np.ndarray], ctx: KpiContext
+    values: Mapping[str, np.ndarray],
+    ctx: KpiContext,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Base score, bonus and grade per draw, with the scoring code of ``qyzj kpi``."""
+    """Base score, bonus and grade per draw, with the scoring code of ``qyzj kpi``.
+
+    ``points``: ``score_points(values, contract)`` when already at hand.
+    """
     contract = ctx.contract
-    base = base_score(score_points(values, contract))
+    base = base_score(points if points is not None else score_points(values, contract))
     grade = grade_of(base, contract)
     courses = values.get(contract.bonus_kpi)
     if courses is None or np.isnan(courses).any():  # no such KPI, or its export is missing

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.forecast.horizon import Horizon
 from qyzj_analytics.forecast.levers import Evaluator, Lever, build_levers
@@ -190,6 +192,7 @@ def plan_actions(
     horizon: Horizon,
     target_probability: float = TARGET_PROBABILITY,
     planning: Planning | None = None,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> Plan:
     """The least-effort extra units per lever lifting P(best reachable grade) to the target.
 
@@ -199,6 +202,7 @@ def plan_actions(
         horizon: the draws' calendar.
         target_probability: wanted probability of the target grade (or better) at year end.
         planning: lever maxima and weights (the bundled ``planning.yaml`` by default).
+        points: ``score_points`` of the draws when already at hand (the forecast's).
     """
     c = ctx.contract
     planning = planning or load_planning()
@@ -207,7 +211,7 @@ def plan_actions(
     levers = build_levers(sim, c, horizon, planning)
     unplanned = [c.kpi(k).name for k in sim.missing]
     cannot = f"缺少导出，无法规划：{'、'.join(unplanned)}。" if unplanned else ""
-    full = Evaluator(sim, c, levers)
+    full = Evaluator(sim, c, levers, points=points)
     zero = {lv.id: 0 for lv in levers}
     most_extra = {lv.id: lv.maximum for lv in levers}
     now_all = full.at_least(zero)

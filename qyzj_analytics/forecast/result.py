@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -115,7 +116,12 @@ def missing_forecast(kpi_id: str, contract: Contract) -> KpiForecast:
 
 
 def summarize_draws(
-    ctx: KpiContext, sim: YearEndDraws, obs: Observed, horizon: Horizon, seed: int
+    ctx: KpiContext,
+    sim: YearEndDraws,
+    obs: Observed,
+    horizon: Horizon,
+    seed: int,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> Forecast:
     """Score and pay the simulated years and summarise them per KPI.
 
@@ -125,11 +131,12 @@ def summarize_draws(
         obs: the year so far the draws started from.
         horizon: the forecast's calendar.
         seed: the seed the draws were made with (reported only).
+        points: ``score_points`` of the draws when already at hand.
     """
     contract = ctx.contract
     draws = sim.draws
     actual = obs.actuals
-    base, bonus, grade = score_draws(sim.values, ctx)
+    base, bonus, grade = score_draws(sim.values, ctx, points)
     expected, p10_pay, p50_pay, p90_pay = pay_draws(base, bonus, grade, contract)
 
     rows = []
