@@ -270,6 +270,8 @@ class Evaluator:
         self.contract = contract
         self.specs = {k.id: k for k in contract.kpis}
         self.thresholds = {g.id: g.min_score for g in contract.grades}
+        far = contract.full_score + max(abs(t) for t in self.thresholds.values())
+        self.clip = far / SMOOTHING_POINTS >= 700
         self.levers = {lv.id: lv for lv in levers}
         if points is None:
             self.points = score_points(self.values, contract)
@@ -387,10 +389,9 @@ class Evaluator:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
         base = self.scores(extra)
         threshold = self.thresholds[grade]
-        z = (base - threshold) / SMOOTHING_POINTS
-        np.minimum(z, 700, out=z)
-        np.maximum(z, -700, out=z)
-        np.negative(z, out=z)
+        z = (threshold - base) / SMOOTHING_POINTS  # −(base − threshold) / width, exactly
+        if self.clip:  # a score could be more than 700 widths from the threshold
+            np.clip(z, -700, 700, out=z)
         np.exp(z, out=z)
         z += 1.0
         np.divide(1.0, z, out=z)  # the logistic of (base − threshold) / width
