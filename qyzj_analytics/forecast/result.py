@@ -24,7 +24,6 @@ from qyzj_analytics.forecast.rates import PRIOR_LOG_SD
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, quantiles
 from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
 from qyzj_analytics.ingest.schemas import TABLES, name_tables
-from qyzj_analytics.scoring.assessment import NO_FACTS_NOTE
 from qyzj_analytics.scoring.kpi import KpiContext
 
 
@@ -184,6 +183,8 @@ def summarize_draws(
     if ctx.as_of_note:  # first: every other figure is at this date
         notes.insert(0, ctx.as_of_note)
     if not ctx.facts_found:
+        from qyzj_analytics.scoring.assessment import NO_FACTS_NOTE  # rare: not on every run
+
         notes.append(NO_FACTS_NOTE)
     held = [s.name for s in contract.kpis if method_of(s.id) == "held" and s.id not in sim.missing]
     if held and horizon.remaining_days:
