@@ -27,11 +27,12 @@ from qyzj_analytics.forecast.outlook import (
 )
 from qyzj_analytics.forecast.rates import fit_rate
 from qyzj_analytics.forecast.result import Forecast, run_forecast
+from qyzj_analytics.forecast.settings import QUANTILES, quantiles
 from qyzj_analytics.forecast.text import forecast_to_dict
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.scoring.assessment import assess
 from qyzj_analytics.scoring.kpi import KpiContext
-from qyzj_analytics.scoring.score import compute_payment
+from qyzj_analytics.scoring.score import PaymentRule, compute_payment
 
 Q3_END = dt.date(2025, 9, 30)
 
@@ -396,3 +397,44 @@ def test_forecast_cli_bad_draws_exit_2(raw: Path, draws: str) -> None:
     with pytest.raises(SystemExit) as info:
         main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", draws])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 11, 99, 100, 101, 999, 1000, 4001])
+def test_quantiles_count_the_same_order_statistics_as_numpy(n: int) -> None:
+    """Whole-valued draws are counted rather than partitioned (issue 16): the same P10/P50/P90
+    as numpy's inverted CDF, for counts, negative whole numbers and (by the partition) others."""
+    rng = np.random.default_rng(n)
+    for values in (
+        rng.poisson(rng.uniform(0.2, 300), n).astype(float),
+        rng.integers(-4, 4, n),
+        rng.normal(size=n),
+        rng.poisson(2.0, n) + 0.5,
+    ):
+        expected = np.quantile(values, QUANTILES, method="inverted_cdf")
+        if values.min() == values.max():
+            expected = [values[0]] * 3
+        assert quantiles(values) == tuple(float(x) for x in expected)
+
+
+def test_payment_rule_pays_as_the_contract_says() -> None:
+    """PaymentRule (the forecast pays every outcome with it) against the contract's terms
+    written out: full subsidy, proportional to the score, or the deduction; grades whose
+    payment does not depend on the score give the same amount for any score."""
+    rule = PaymentRule(CONTRACT)
+    advances = sum((a.amount for a in CONTRACT.advances), Decimal(0))
+    full = CONTRACT.total - advances
+    cent = Decimal("0.01")
+    for grade in CONTRACT.subsidy_rule:
+        for score in (55.0, 72.123456, 89.999999, 95.5, 104.0):
+            how = CONTRACT.subsidy_rule[grade]
+            if how == "full":
+                subsidy = full
+            elif how == "proportional":
+                share = min(Decimal(1), Decimal(repr(score)) / Decimal(repr(CONTRACT.full_score)))
+                subsidy = full * share
+            else:
+                subsidy = CONTRACT.total * (1 - CONTRACT.unqualified_deduction) - advances
+            subsidy = subsidy.quantize(cent, rounding="ROUND_HALF_UP")
+            assert rule.subsidy(grade, score) == subsidy, (grade, score)
+            assert rule.total(grade, score) == compute_payment(grade, score, 0.0, CONTRACT).total
+            assert rule.total(grade, score) == (advances + subsidy).quantize(cent)

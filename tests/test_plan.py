@@ -14,6 +14,7 @@ from builders import CONTRACT
 from test_forecast import ACTIVITIES_CSV, ctx_at, year_tables
 
 from qyzj_analytics.cli import main
+from qyzj_analytics.forecast.levers import Evaluator
 from qyzj_analytics.forecast.outcomes import score_draws
 from qyzj_analytics.forecast.outlook import Outlook, forecast_outlook, outlook_to_dict
 
@@ -233,3 +234,30 @@ def test_plan_probability_flag(raw: Path, capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as info:
         main([*argv, "--plan-probability", "1.5"])
     assert info.value.code == 2
+
+
+def test_evaluator_cache_scores_as_the_independent_re_scoring(hard: Outlook) -> None:
+    """The planner keeps each KPI's points per change (issue 16): asked again, in any mix and
+    on all draws or on the first ones, its probabilities equal a fresh scoring of the draws."""
+    plan = hard.plan
+    assert plan is not None and hard.sim is not None
+    full = Evaluator(hard.sim, CONTRACT, plan.levers)
+    first = Evaluator(hard.sim, CONTRACT, plan.levers, 1000, fast=True)
+    rng = np.random.default_rng(4)
+    mixes = [  # publishing is all remaining weeks or none, as the planner plans it
+        {lv.id: int(rng.integers(0, lv.maximum // lv.step + 1)) * lv.step for lv in plan.levers}
+        for _ in range(12)
+    ]
+    for extra in [*mixes, *mixes[:4]]:  # the repeats come from the cache
+        for grade in ("excellent", "good"):
+            assert full.exact(extra, grade) == p_at_least(hard, extra, grade)
+            assert full.probability(extra, grade)[0] == full.exact(extra, grade)
+            values = apply_plan(hard, extra)
+            _, _, grades = score_draws(
+                {k: v[:1000] for k, v in values.items()}, ctx_at(hard.forecast.as_of, {})
+            )
+            order = [g.id for g in CONTRACT.grades]
+            keep = order[: order.index(grade) + 1]
+            assert first.exact(extra, grade) == pytest.approx(
+                np.isin(grades, keep).mean(), abs=1e-12
+            )

@@ -243,8 +243,12 @@ class Evaluator:
     """Re-scores the draws (the first ``n`` when given) with extra units per lever.
 
     ``fast`` (the search) adds the changed KPIs' points to the unchanged total instead of
-    summing every KPI again; the plan's reported probabilities use the exact sum.
+    summing every KPI again; the plan's reported probabilities use the exact sum. A KPI's
+    points for one change (its key, :meth:`_changes`) are computed once and reused: the search
+    asks for many mixes that share most of their levers' units.
     """
+
+    CACHE_VALUES = 4_000_000  # most cached per-draw values (floats) before the cache restarts
 
     def __init__(
         self,
@@ -253,7 +257,9 @@ class Evaluator:
         levers: list[Lever],
         n: int | None = None,
         fast: bool = False,
+        points: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        """``points``: ``score_points`` of every draw when already at hand (the forecast's)."""
         n = sim.draws if n is None else min(n, sim.draws)
         self.values = {k: v[:n] for k, v in sim.values.items()}
         self.online = sim.online_months[:n]
@@ -262,15 +268,24 @@ class Evaluator:
         self.coverage = sim.coverage
         self.n = n
         self.contract = contract
+        self.specs = {k.id: k for k in contract.kpis}
+        self.thresholds = {g.id: g.min_score for g in contract.grades}
+        far = contract.full_score + max(abs(t) for t in self.thresholds.values())
+        self.clip = far / SMOOTHING_POINTS >= 700
         self.levers = {lv.id: lv for lv in levers}
-        self.points = score_points(self.values, contract)
+        if points is None:
+            self.points = score_points(self.values, contract)
+        else:
+            self.points = {k.id: points[k.id][:n] for k in contract.kpis}
         self.total = sum(self.points.values()) if fast else None
         self.jump_cache: dict[str, list[int]] = {}
+        self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
+        self.cache: dict[tuple, np.ndarray] = {}
 
-    def adjusted(self, extra: Mapping[str, int]) -> dict[str, np.ndarray]:
-        """Year-end values of the KPIs ``extra`` changes, per draw."""
-        out: dict[str, np.ndarray] = {}
-        v, n = self.values, self.n
+    def _changes(self, extra: Mapping[str, int]) -> dict[str, tuple]:
+        """The KPIs ``extra`` changes, in the order :meth:`adjusted` returns them, each with the
+        key its year-end values depend on."""
+        out: dict[str, tuple] = {}
         hired = qualified = 0
         for lever_id, units in extra.items():
             lv = self.levers[lever_id]
@@ -278,60 +293,116 @@ class Evaluator:
                 continue
             if lv.kind == "count":
                 for k in lv.kpis:
-                    out[k] = out.get(k, v[k]) + units
+                    out[k] = (*out.get(k, ("count",)), units)
             elif lv.kind == "livestream":
-                reach = self.online + units >= self.contract.livestream_min_per_month
-                out[LIVESTREAM_KPI] = self.done + reach.sum(axis=1)
+                out[LIVESTREAM_KPI] = ("livestream", units)
             elif lv.kind == "appeals" and self.appeals is not None:
-                closed, accepted = self.appeals.closed[:n], self.appeals.accepted[:n]
-                closed = closed + np.minimum(units, accepted - closed)
-                out[APPEALS_KPI] = resolution_rate(closed, accepted)
+                out[APPEALS_KPI] = ("appeals", units)
             elif lv.kind == "publications" and self.coverage is not None:
-                cov = self.coverage  # a publication in every remaining week, or nothing
-                future = cov.future[:n] if units < cov.ahead else np.full(n, float(cov.ahead))
-                out[COVERAGE_KPI] = (cov.done + future) / max(1, cov.weeks)
+                out[COVERAGE_KPI] = ("publications", units < self.coverage.ahead)
             elif lv.kind == "hire":
                 hired = units
             elif lv.kind == "qualify":
                 qualified = units
+        for k, key in out.items():  # whole counts: units added one after another = their sum
+            if len(key) > 2 and key[0] == "count" and self._whole(k):
+                out[k] = ("count", sum(key[1:]))
         if hired or qualified:
-            staff = v[STAFF_KPI] + hired
             for k in (OPS_KPI, STAFF_KPI):
-                if hired and k in v:
-                    out[k] = v[k] + hired
-            if QUALIFIED_KPI in v:
-                q = np.round(v[QUALIFIED_KPI] * v[STAFF_KPI]) + hired + qualified
-                out[QUALIFIED_KPI] = np.where(staff > 0, q / np.maximum(staff, 1), 0.0)
+                if hired and k in self.values:
+                    out[k] = ("count", hired)
+            if QUALIFIED_KPI in self.values:
+                out[QUALIFIED_KPI] = ("staff", hired, qualified)
         return out
+
+    def _whole(self, kpi_id: str) -> bool:
+        """True when every value of the KPI is a whole number (cached)."""
+        if kpi_id not in self.whole:
+            v = self.values[kpi_id]
+            self.whole[kpi_id] = bool(np.array_equal(v, np.floor(v)))
+        return self.whole[kpi_id]
+
+    def _value(self, kpi_id: str, key: tuple) -> np.ndarray:
+        """Year-end values of one KPI, per draw, under the change ``key``."""
+        v, n, kind = self.values, self.n, key[0]
+        if kind == "count":
+            out = v[kpi_id]
+            for units in key[1:]:
+                out = out + units
+            return out
+        if kind == "livestream":
+            reach = self.online + key[1] >= self.contract.livestream_min_per_month
+            return self.done + reach.sum(axis=1)
+        if kind == "appeals":
+            closed, accepted = self.appeals.closed[:n], self.appeals.accepted[:n]
+            closed = closed + np.minimum(key[1], accepted - closed)
+            return resolution_rate(closed, accepted)
+        if kind == "publications":
+            cov = self.coverage  # a publication in every remaining week, or nothing
+            future = cov.future[:n] if key[1] else np.full(n, float(cov.ahead))
+            return (cov.done + future) / max(1, cov.weeks)
+        hired, qualified = key[1], key[2]  # "staff": the qualified share
+        staff = v[STAFF_KPI] + hired
+        q = np.round(v[QUALIFIED_KPI] * v[STAFF_KPI]) + hired + qualified
+        return np.where(staff > 0, q / np.maximum(staff, 1), 0.0)
+
+    def _points(self, kpi_id: str, key: tuple) -> np.ndarray:
+        """Points of one KPI per draw under the change ``key`` (cached)."""
+        found = self.cache.get((kpi_id, key))
+        if found is None:
+            if len(self.cache) * self.n >= self.CACHE_VALUES:
+                self.cache.clear()
+            spec = self.specs[kpi_id]
+            found = float(spec.weight) * apply_rule(self._value(kpi_id, key), spec)
+            if self.total is not None:  # the search adds the change to the unchanged total
+                found = found - self.points[kpi_id]
+            self.cache[(kpi_id, key)] = found
+        return found
+
+    def adjusted(self, extra: Mapping[str, int]) -> dict[str, np.ndarray]:
+        """Year-end values of the KPIs ``extra`` changes, per draw."""
+        return {k: self._value(k, key) for k, key in self._changes(extra).items()}
 
     def scores(self, extra: Mapping[str, int]) -> np.ndarray:
         """Base score per draw with ``extra`` units added."""
-        changed = {
-            k: float(self.contract.kpi(k).weight) * apply_rule(values, self.contract.kpi(k))
-            for k, values in self.adjusted(extra).items()
-        }
-        if self.total is not None:
-            moved = sum((p - self.points[k] for k, p in changed.items()), np.zeros(self.n))
-            return np.round(self.total + moved, 9)
-        return base_score({**self.points, **changed})
+        changes = self._changes(extra)
+        if self.total is not None:  # total + (Σ changes), the changes summed first
+            moved = np.zeros(self.n)
+            for k, key in changes.items():
+                moved += self._points(k, key)
+            moved += self.total
+            return np.round(moved, 9, out=moved)
+        return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
         """P(year-end grade at least g) for every grade g, with ``extra`` units added."""
         base = self.scores(extra)
-        return {g.id: float(np.mean(base >= g.min_score)) for g in self.contract.grades}
+        return {
+            g.id: int(np.count_nonzero(base >= g.min_score)) / self.n for g in self.contract.grades
+        }
+
+    def exact(self, extra: Mapping[str, int], grade: str) -> float:
+        """P(grade at least ``grade``) with ``extra`` units added."""
+        return int(np.count_nonzero(self.scores(extra) >= self.thresholds[grade])) / self.n
 
     def probability(self, extra: Mapping[str, int], grade: str) -> tuple[float, float]:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
         base = self.scores(extra)
-        threshold = next(g.min_score for g in self.contract.grades if g.id == grade)
-        z = np.clip((base - threshold) / SMOOTHING_POINTS, -700, 700)
-        return float(np.mean(base >= threshold)), float(np.mean(1.0 / (1.0 + np.exp(-z))))
+        threshold = self.thresholds[grade]
+        z = (threshold - base) / SMOOTHING_POINTS  # −(base − threshold) / width, exactly
+        if self.clip:  # a score could be more than 700 widths from the threshold
+            np.clip(z, -700, 700, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        np.divide(1.0, z, out=z)  # the logistic of (base − threshold) / width
+        smooth = float(z.sum() / self.n)
+        return int(np.count_nonzero(base >= threshold)) / self.n, smooth
 
     def lost_points(self, extra: Mapping[str, int]) -> dict[str, float]:
         """Mean points each KPI still loses per draw, with ``extra`` units added."""
         points = dict(self.points)
         for kpi_id, values in self.adjusted(extra).items():
-            spec = self.contract.kpi(kpi_id)
+            spec = self.specs[kpi_id]
             points[kpi_id] = float(spec.weight) * apply_rule(values, spec)
         return {k.id: float(k.weight) - float(np.mean(points[k.id])) for k in self.contract.kpis}
 

@@ -18,9 +18,9 @@ from qyzj_analytics.formats import SHARE_UNIT
 from qyzj_analytics.scoring.kpi import KpiContext
 from qyzj_analytics.scoring.score import (
     CENT,
+    PaymentRule,
     base_score,
     compute_bonus,
-    compute_payment,
     grade_of,
     score_points,
 )
@@ -94,11 +94,16 @@ def _money(value: Decimal) -> Decimal:
 
 
 def score_draws(
-    values: Mapping[str, np.ndarray], ctx: KpiContext
+    values: Mapping[str, np.ndarray],
+    ctx: KpiContext,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Base score, bonus and grade per draw, with the scoring code of ``qyzj kpi``."""
+    """Base score, bonus and grade per draw, with the scoring code of ``qyzj kpi``.
+
+    ``points``: ``score_points(values, contract)`` when already at hand.
+    """
     contract = ctx.contract
-    base = base_score(score_points(values, contract))
+    base = base_score(points if points is not None else score_points(values, contract))
     grade = grade_of(base, contract)
     courses = values.get(contract.bonus_kpi)
     if courses is None or np.isnan(courses).any():  # no such KPI, or its export is missing
@@ -118,10 +123,11 @@ def score_draws(
 def pay_draws(
     base: np.ndarray, bonus: np.ndarray, grade: np.ndarray, contract: Contract
 ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """Expected, P10, P50 and P90 of the year's total payment, one ``compute_payment`` per outcome.
+    """Expected, P10, P50 and P90 of the year's total payment, the payment rule once per outcome.
 
     Draws are grouped by (grade, base + bonus rounded to 6 decimals, as the payment rule rounds
-    it), so the Decimal payment code runs once per distinct outcome, never per draw. With more
+    it), so the Decimal payment code (:class:`PaymentRule`, as ``compute_payment``) runs once per
+    distinct outcome, never per draw (once per grade where the score does not matter). With more
     than ``MAX_PAYMENT_OUTCOMES`` distinct outcomes the score is grouped to 0.01 point instead
     (within such a group a proportional subsidy moves by at most what 0.005 point pays). The
     expected payment is the mean of the Decimal amounts over draws, rounded half-up to 0.01.
@@ -139,11 +145,10 @@ def pay_draws(
             _SCORE_DIGITS - digits
         )
         outcomes, counts = np.unique(keys, return_counts=True)
+    rule = PaymentRule(contract)
     amounts = [
-        compute_payment(
-            str(grades[int(k // _KEY_SPAN)]), int(k % _KEY_SPAN) / 10**_SCORE_DIGITS, 0.0, contract
-        ).total
-        for k in outcomes
+        rule.total(grades[k // _KEY_SPAN], (k % _KEY_SPAN) / 10**_SCORE_DIGITS)
+        for k in outcomes.tolist()
     ]
     total = sum((a * int(n) for a, n in zip(amounts, counts, strict=True)), Decimal(0))
     order = sorted(range(len(amounts)), key=lambda i: amounts[i])

@@ -24,6 +24,7 @@ from qyzj_analytics.forecast.text import (
     summary_lines,
 )
 from qyzj_analytics.scoring.kpi import KpiContext
+from qyzj_analytics.scoring.score import score_points
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def forecast_outlook(
     horizon = build_horizon(ctx.contract, ctx.as_of)
     obs = observe(ctx)
     sim = simulate_year_end(ctx, draws, seed, obs)
-    forecast = summarize_draws(ctx, sim, obs, horizon, seed)
-    found = plan_actions(sim, ctx, horizon, plan_probability, settings) if plan else None
+    points = score_points(sim.values, ctx.contract)  # scored once: the summary and the planner
+    forecast = summarize_draws(ctx, sim, obs, horizon, seed, points)
+    found = plan_actions(sim, ctx, horizon, plan_probability, settings, points) if plan else None
     return Outlook(forecast, found, sim)
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.forecast.horizon import Horizon
 from qyzj_analytics.forecast.levers import Evaluator, Lever, build_levers
@@ -141,7 +143,7 @@ def _trim(
         lo, hi = 0, extra[lv.id] // grain
         while lo < hi:  # smallest count in [lo, hi] keeping the goal (hi always keeps it)
             mid = (lo + hi) // 2
-            if ev.probability({**extra, lv.id: mid * grain}, grade)[0] >= goal:
+            if ev.exact({**extra, lv.id: mid * grain}, grade) >= goal:
                 hi = mid
             else:
                 lo = mid + 1
@@ -166,9 +168,9 @@ def _search(
     When the greedy path falls short, every lever starts at its maximum and is trimmed.
     """
     extra = _greedy(ev, levers, start, goal, grade, months)
-    if ev.probability(extra, grade)[0] < goal:
+    if ev.exact(extra, grade) < goal:
         extra = {lv.id: lv.maximum for lv in levers}
-        if ev.probability(extra, grade)[0] < goal:
+        if ev.exact(extra, grade) < goal:
             return extra
     extra = _trim(ev, levers, extra, goal, grade, months)
     for lv in levers:
@@ -176,7 +178,7 @@ def _search(
             continue
         others = [o for o in levers if o.id != lv.id]
         trial = _greedy(ev, others, {**extra, lv.id: 0}, goal, grade, months)
-        if ev.probability(trial, grade)[0] < goal:
+        if ev.exact(trial, grade) < goal:
             continue
         trial = _trim(ev, others, trial, goal, grade, months)
         if _effort(levers, trial, months) < _effort(levers, extra, months) - 1e-9:
@@ -190,6 +192,7 @@ def plan_actions(
     horizon: Horizon,
     target_probability: float = TARGET_PROBABILITY,
     planning: Planning | None = None,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> Plan:
     """The least-effort extra units per lever lifting P(best reachable grade) to the target.
 
@@ -199,6 +202,7 @@ def plan_actions(
         horizon: the draws' calendar.
         target_probability: wanted probability of the target grade (or better) at year end.
         planning: lever maxima and weights (the bundled ``planning.yaml`` by default).
+        points: ``score_points`` of the draws when already at hand (the forecast's).
     """
     c = ctx.contract
     planning = planning or load_planning()
@@ -207,7 +211,7 @@ def plan_actions(
     levers = build_levers(sim, c, horizon, planning)
     unplanned = [c.kpi(k).name for k in sim.missing]
     cannot = f"缺少导出，无法规划：{'、'.join(unplanned)}。" if unplanned else ""
-    full = Evaluator(sim, c, levers)
+    full = Evaluator(sim, c, levers, points=points)
     zero = {lv.id: 0 for lv in levers}
     most_extra = {lv.id: lv.maximum for lv in levers}
     now_all = full.at_least(zero)
@@ -262,9 +266,10 @@ def plan_actions(
     extra = _search(
         Evaluator(sim, c, levers, PLAN_DRAWS, fast=True), levers, zero, goal, target, months
     )
-    if full.probability(extra, target)[0] < goal:  # check on every draw, top up if needed
+    p = full.exact(extra, target)
+    if p < goal:  # check on every draw, top up if needed
         extra = _search(full, levers, extra, goal, target, months)
-    p = full.probability(extra, target)[0]
+        p = full.exact(extra, target)
     steps = [
         PlanStep(lv.id, extra[lv.id], describe_step(lv, extra[lv.id], c, months), adds)
         for lv, adds in order_steps(full, levers, extra, target)

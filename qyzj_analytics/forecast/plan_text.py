@@ -61,11 +61,17 @@ def order_steps(
     order, the step adding most first (the additions sum to the plan's total gain)."""
     left = [lv for lv in levers if extra.get(lv.id, 0)]
     taken: dict[str, int] = {lv.id: 0 for lv in levers}
-    p = ev.probability(taken, grade)[0]
+    p = ev.exact(taken, grade)
     out = []
     while left:
-        gains = [(ev.probability({**taken, lv.id: extra[lv.id]}, grade), lv) for lv in left]
-        (q, _), lv = max(gains, key=lambda g: g[0])  # exact gain first, smooth gain on ties
+        exact = [ev.exact({**taken, lv.id: extra[lv.id]}, grade) for lv in left]
+        q = max(exact)
+        tied = [lv for lv, e in zip(left, exact, strict=True) if e == q]
+        if len(tied) > 1:  # the smooth gain breaks a tie (the first of equals wins)
+            smooth = [ev.probability({**taken, lv.id: extra[lv.id]}, grade)[1] for lv in tied]
+            lv = tied[smooth.index(max(smooth))]
+        else:
+            lv = tied[0]
         taken[lv.id] = extra[lv.id]
         out.append((lv, q - p))
         p = q

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,7 +24,6 @@ from qyzj_analytics.forecast.rates import PRIOR_LOG_SD
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, quantiles
 from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
 from qyzj_analytics.ingest.schemas import TABLES, name_tables
-from qyzj_analytics.scoring.assessment import NO_FACTS_NOTE
 from qyzj_analytics.scoring.kpi import KpiContext
 
 
@@ -115,7 +115,12 @@ def missing_forecast(kpi_id: str, contract: Contract) -> KpiForecast:
 
 
 def summarize_draws(
-    ctx: KpiContext, sim: YearEndDraws, obs: Observed, horizon: Horizon, seed: int
+    ctx: KpiContext,
+    sim: YearEndDraws,
+    obs: Observed,
+    horizon: Horizon,
+    seed: int,
+    points: Mapping[str, np.ndarray] | None = None,
 ) -> Forecast:
     """Score and pay the simulated years and summarise them per KPI.
 
@@ -125,11 +130,12 @@ def summarize_draws(
         obs: the year so far the draws started from.
         horizon: the forecast's calendar.
         seed: the seed the draws were made with (reported only).
+        points: ``score_points`` of the draws when already at hand.
     """
     contract = ctx.contract
     draws = sim.draws
     actual = obs.actuals
-    base, bonus, grade = score_draws(sim.values, ctx)
+    base, bonus, grade = score_draws(sim.values, ctx, points)
     expected, p10_pay, p50_pay, p90_pay = pay_draws(base, bonus, grade, contract)
 
     rows = []
@@ -177,6 +183,8 @@ def summarize_draws(
     if ctx.as_of_note:  # first: every other figure is at this date
         notes.insert(0, ctx.as_of_note)
     if not ctx.facts_found:
+        from qyzj_analytics.scoring.assessment import NO_FACTS_NOTE  # rare: not on every run
+
         notes.append(NO_FACTS_NOTE)
     held = [s.name for s in contract.kpis if method_of(s.id) == "held" and s.id not in sim.missing]
     if held and horizon.remaining_days:

@@ -3,6 +3,8 @@ charts, JSON)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 DEFAULT_DRAWS = 20_000
@@ -15,8 +17,20 @@ BACKTEST_SEED = 7
 TARGET_PROBABILITY = 0.9  # the action plan's default probability of its grade (or better)
 
 
+def _whole_range(values: np.ndarray, low: float, high: float) -> bool:
+    """True when every value is a whole number and the range is small enough to count."""
+    if values.dtype.kind not in "iuf" or not (np.isfinite(low) and np.isfinite(high)):
+        return False
+    if high - low > max(values.size, 1 << 16):
+        return False
+    return values.dtype.kind != "f" or bool(np.array_equal(values, np.floor(values)))
+
+
 def quantiles(values: np.ndarray) -> tuple[float, float, float]:
     """P10, P50 and P90 as values that occurred (inverted CDF, no interpolation).
+
+    Whole numbers in a modest range (counts) are counted rather than partitioned: the same
+    order statistics as ``np.quantile(values, QUANTILES, method="inverted_cdf")``.
 
     >>> quantiles(np.arange(1, 11))
     (1.0, 5.0, 9.0)
@@ -24,8 +38,18 @@ def quantiles(values: np.ndarray) -> tuple[float, float, float]:
     values = np.asarray(values)
     if not values.size:
         return (float("nan"),) * 3
-    if values.min() == values.max():
+    low, high = values.min(), values.max()
+    if low == high:
         v = float(values[0])
         return v, v, v
-    q = np.quantile(values, QUANTILES, method="inverted_cdf")
-    return float(q[0]), float(q[1]), float(q[2])
+    if not _whole_range(values, float(low), float(high)):
+        q = np.quantile(values, QUANTILES, method="inverted_cdf")
+        return float(q[0]), float(q[1]), float(q[2])
+    # numpy's inverted CDF: the order statistic n·q − 1, rounded up unless it is whole
+    counts = np.cumsum(np.bincount((values - low).astype(np.int64)))
+    out = []
+    for q in QUANTILES:
+        index = values.size * q - 1
+        rank = max(0, math.floor(index) + (index != math.floor(index)))
+        out.append(float(low + np.searchsorted(counts, rank, side="right")))
+    return out[0], out[1], out[2]

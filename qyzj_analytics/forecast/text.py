@@ -8,7 +8,6 @@ from qyzj_analytics.console import render_table
 from qyzj_analytics.forecast.outcomes import PROBABILITY_DIGITS
 from qyzj_analytics.forecast.result import Forecast
 from qyzj_analytics.formats import format_quantity, format_score, round_number
-from qyzj_analytics.scoring.assessment import STATUS_ZH
 
 if TYPE_CHECKING:
     from qyzj_analytics.forecast.plan import Plan
@@ -138,6 +137,8 @@ def format_forecast(f: Forecast) -> str:
 
 def summary_lines(f: Forecast) -> list[str]:
     """The summary's title, KPI table, score, grade and payment lines."""
+    from qyzj_analytics.scoring.assessment import STATUS_ZH  # the text summary only, not JSON
+
     head = ["指标", "当前", "目标", "P10", "P50", "P90", "达标概率", "每周还需"]
     rows = []
     for k in f.kpis:

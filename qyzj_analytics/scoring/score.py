@@ -115,22 +115,49 @@ def compute_payment(grade: str, base: float, bonus: float, contract: Contract) -
     >>> compute_payment("unqualified", 50.0, 0.0, load_contract()).subsidy
     Decimal('74666.40')
     """
-    advances = sum((a.amount for a in contract.advances), Decimal(0))
-    full = contract.subsidy_full
-    rule = contract.subsidy_rule[grade]
-    if rule == "full":
-        subsidy = full
-    elif rule == "proportional":
-        share = min(
-            Decimal(1), Decimal(repr(round(base + bonus, 6))) / Decimal(repr(contract.full_score))
-        )
-        subsidy = full * max(Decimal(0), share)
-    elif rule == "deduct":
-        subsidy = contract.total * (Decimal(1) - contract.unqualified_deduction) - advances
-    else:
-        raise ValueError(f"unknown subsidy rule {rule!r} for grade {grade!r}")
-    subsidy = _money(subsidy)
-    return Payment(_money(advances), subsidy, _money(advances + subsidy))
+    return PaymentRule(contract).pay(grade, base + bonus)
+
+
+class PaymentRule:
+    """The payment rule of one contract, its sums worked out once (:func:`compute_payment`;
+    the forecast pays thousands of outcomes with it)."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.advances = sum((a.amount for a in contract.advances), Decimal(0))
+        self.full = contract.subsidy_full
+        self.full_score = Decimal(repr(contract.full_score))
+        self.fixed: dict[str, Decimal] = {}  # subsidies that do not depend on the score, by grade
+
+    def subsidy(self, grade: str, score: float) -> Decimal:
+        """The subsidy (to the cent) of a year closing in ``grade`` with base + bonus = ``score``."""
+        found = self.fixed.get(grade)
+        if found is not None:
+            return found
+        rule = self.contract.subsidy_rule[grade]
+        if rule == "full":
+            subsidy = self.full
+        elif rule == "proportional":
+            share = min(Decimal(1), Decimal(repr(round(score, 6))) / self.full_score)
+            subsidy = self.full * max(Decimal(0), share)
+        elif rule == "deduct":
+            c = self.contract
+            subsidy = c.total * (Decimal(1) - c.unqualified_deduction) - self.advances
+        else:
+            raise ValueError(f"unknown subsidy rule {rule!r} for grade {grade!r}")
+        subsidy = subsidy.quantize(CENT, rounding=ROUND_HALF_UP)
+        if rule != "proportional":
+            self.fixed[grade] = subsidy
+        return subsidy
+
+    def total(self, grade: str, score: float) -> Decimal:
+        """The year's total payment (to the cent) for one outcome."""
+        return (self.advances + self.subsidy(grade, score)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def pay(self, grade: str, score: float) -> Payment:
+        """Advances, subsidy and total of a year closing in ``grade`` with ``score``."""
+        subsidy = self.subsidy(grade, score)
+        return Payment(_money(self.advances), subsidy, _money(self.advances + subsidy))
 
 
 def expected_to_date(spec: KpiSpec, contract: Contract, as_of: dt.date) -> float:
