@@ -186,6 +186,35 @@ def _search(
     return extra
 
 
+def _top_up(
+    sim: YearEndDraws,
+    c: Contract,
+    full: Evaluator,
+    levers: list[Lever],
+    extra: dict[str, int],
+    goal: float,
+    grade: str,
+    months: int,
+) -> dict[str, int]:
+    """A plan searched on the first draws that falls short on all of them, topped up to the goal
+    on all draws: the greedy search continues from it, then each lever is trimmed back.
+
+    Searched with the fast sums on all draws; every result is checked with ``full`` (the exact
+    sums): a trim that does not keep the goal there is dropped, and a greedy path that falls
+    short continues on ``full`` itself, then from every lever at its maximum (which reaches the
+    goal: the target grade was chosen so). The drop-each-lever retries of :func:`_search` are
+    not run again: they would cost thousands of evaluations of every draw.
+    """
+    fast = Evaluator(sim, c, levers, fast=True, points=full.points)
+    extra = _greedy(fast, levers, extra, goal, grade, months)
+    if full.exact(extra, grade) < goal:
+        extra = _greedy(full, levers, extra, goal, grade, months)
+        if full.exact(extra, grade) < goal:
+            extra = {lv.id: lv.maximum for lv in levers}
+    trimmed = _trim(fast, levers, extra, goal, grade, months)
+    return trimmed if full.exact(trimmed, grade) >= goal else extra
+
+
 def plan_actions(
     sim: YearEndDraws,
     ctx: KpiContext,
@@ -267,8 +296,8 @@ def plan_actions(
         Evaluator(sim, c, levers, PLAN_DRAWS, fast=True), levers, zero, goal, target, months
     )
     p = full.exact(extra, target)
-    if p < goal:  # check on every draw, top up if needed
-        extra = _search(full, levers, extra, goal, target, months)
+    if p < goal:  # checked on every draw: short, so top it up on every draw
+        extra = _top_up(sim, c, full, levers, extra, goal, target, months)
         p = full.exact(extra, target)
     steps = [
         PlanStep(lv.id, extra[lv.id], describe_step(lv, extra[lv.id], c, months), adds)
