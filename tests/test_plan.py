@@ -14,6 +14,7 @@ from builders import CONTRACT
 from test_forecast import ACTIVITIES_CSV, ctx_at, year_tables
 
 from qyzj_analytics.cli import main
+from qyzj_analytics.forecast import plan as plan_module
 from qyzj_analytics.forecast.levers import Evaluator
 from qyzj_analytics.forecast.outcomes import score_draws
 from qyzj_analytics.forecast.outlook import Outlook, forecast_outlook, outlook_to_dict
@@ -261,3 +262,44 @@ def test_evaluator_cache_scores_as_the_independent_re_scoring(hard: Outlook) -> 
             assert first.exact(extra, grade) == pytest.approx(
                 np.isin(grades, keep).mean(), abs=1e-12
             )
+
+
+def test_short_subsample_plan_is_topped_up_not_searched_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plan searched on the first draws that falls short on all of them is topped up from
+    where it stands (issue 16): one search on the subsample, one top-up, a few hundred
+    evaluations of every draw (the search rerun on every draw took ≈ 1,800 here), and the
+    claim still holds on every draw when re-checked independently."""
+    draws = 4000
+    monkeypatch.setattr(plan_module, "PLAN_DRAWS", 1000)  # Q1: the first 1,000 draws mislead
+    searched: list[int] = []
+    topped: list[int] = []
+    full_evaluations = [0]
+    search, top_up, scores = plan_module._search, plan_module._top_up, Evaluator.scores
+
+    def counting_search(ev: Evaluator, *args: object) -> dict[str, int]:
+        searched.append(ev.n)
+        return search(ev, *args)
+
+    def counting_top_up(*args: object) -> dict[str, int]:
+        topped.append(1)
+        return top_up(*args)
+
+    def counting_scores(self: Evaluator, extra: dict[str, int]) -> np.ndarray:
+        full_evaluations[0] += self.n == draws
+        return scores(self, extra)
+
+    monkeypatch.setattr(plan_module, "_search", counting_search)
+    monkeypatch.setattr(plan_module, "_top_up", counting_top_up)
+    monkeypatch.setattr(Evaluator, "scores", counting_scores)
+    o = forecast_outlook(ctx_at(dt.date(2025, 3, 31), hard_tables(seed=7)), draws=draws, seed=5)
+    plan = o.plan
+    assert plan is not None and o.sim is not None and plan.probability_now < GOAL
+    assert searched == [1000] and topped == [1]
+    assert full_evaluations[0] < 300
+    p = p_at_least(o, plan.extra, plan.target_grade)
+    assert p >= GOAL
+    assert p == pytest.approx(plan.probability_with_plan, abs=1e-12)
+    months = o.sim.remaining_months
+    assert plan.total_effort < sum(lv.cost(lv.maximum, months) for lv in plan.levers)  # trimmed
