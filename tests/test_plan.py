@@ -303,3 +303,25 @@ def test_short_subsample_plan_is_topped_up_not_searched_again(
     assert p == pytest.approx(plan.probability_with_plan, abs=1e-12)
     months = o.sim.remaining_months
     assert plan.total_effort < sum(lv.cost(lv.maximum, months) for lv in plan.levers)  # trimmed
+
+
+@pytest.mark.parametrize("stuck", [False, True])
+def test_top_up_meets_the_goal_on_every_draw(
+    hard: Outlook, monkeypatch: pytest.MonkeyPatch, stuck: bool
+) -> None:
+    """The top-up reaches the goal on all draws from any start; when its greedy search makes
+    no progress it starts from every lever at its maximum and trims back with the exact sums."""
+    plan, sim = hard.plan, hard.sim
+    assert plan is not None and sim is not None
+    if stuck:
+        monkeypatch.setattr(plan_module, "_greedy", lambda ev, levers, start, *a: dict(start))
+    full = Evaluator(sim, CONTRACT, plan.levers)
+    zero = {lv.id: 0 for lv in plan.levers}
+    months = sim.remaining_months
+    extra = plan_module._top_up(
+        sim, CONTRACT, full, plan.levers, zero, GOAL, plan.target_grade, months
+    )
+    assert p_at_least(hard, extra, plan.target_grade) >= GOAL
+    assert all(0 <= extra[lv.id] <= lv.maximum for lv in plan.levers)
+    most = sum(lv.cost(lv.maximum, months) for lv in plan.levers)
+    assert sum(lv.cost(extra[lv.id], months) for lv in plan.levers) < most  # trimmed back
