@@ -396,3 +396,18 @@ def test_forecast_cli_bad_draws_exit_2(raw: Path, draws: str) -> None:
     with pytest.raises(SystemExit) as info:
         main(["forecast", "--raw", str(raw), "--as-of", "2025-06-30", "--draws", draws])
     assert info.value.code == 2
+
+
+def test_online_policy_share_follows_the_data_not_the_target_ratio() -> None:
+    """Issue 16: half of the online activities so far are policy sessions while the targets'
+    ratio says about 10 %; a quarter's data (20 activities) must decide, not the prior."""
+    from qyzj_analytics.forecast.rates import tag_prior_share
+    from qyzj_analytics.forecast.simulate import online_policy_share_beta
+
+    prior = tag_prior_share(CONTRACT, "policy")
+    assert prior < 0.2
+    a, b = online_policy_share_beta(10, 20, prior, 1.44)
+    assert abs(a / (a + b) - 0.5) < 0.03
+    # the prior still decides when nothing was seen
+    a, b = online_policy_share_beta(0, 0, prior, 1.44)
+    assert a / (a + b) == pytest.approx(prior)
