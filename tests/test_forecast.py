@@ -411,3 +411,17 @@ def test_online_policy_share_follows_the_data_not_the_target_ratio() -> None:
     # the prior still decides when nothing was seen
     a, b = online_policy_share_beta(0, 0, prior, 1.44)
     assert a / (a + b) == pytest.approx(prior)
+
+
+def test_appeals_open_past_the_curve_still_close_within_the_year() -> None:
+    """Issue 16 (企业诉求办结率 at Q1): closure times log-normal with a 20-day median; of the
+    appeals still open after 60 days almost all close in the 275 days left (the truth: 0.3 %
+    stay open). A heavy (Pareto) tail kept 9 % of them open all year."""
+    from qyzj_analytics.forecast.appeals import closure_survival
+
+    rng = np.random.default_rng(0)
+    durations = np.round(20 * rng.lognormal(0, 0.8, size=60))
+    closed = durations <= 60
+    survival = closure_survival(np.minimum(durations, 60), closed, 400)
+    assert survival[60] > 0.05  # some are still open at 60 days
+    assert survival[335] / survival[60] < 0.02
