@@ -13,6 +13,7 @@ import pytest
 from builders import CONTRACT
 
 from qyzj_analytics.cli import main
+from qyzj_analytics.dates.workdays import workday_calendar
 from qyzj_analytics.forecast.backtest import (
     COVERAGE_GOAL,
     backtest_to_dict,
@@ -29,6 +30,7 @@ from qyzj_analytics.forecast.backtest_score import (
     skill,
 )
 from qyzj_analytics.forecast.backtest_years import (
+    HOLIDAY_DIP,
     RATE_RANGE,
     SAMPLE_PER_YEAR,
     StreamProcess,
@@ -199,6 +201,24 @@ def test_holiday_dips_around_spring_festival() -> None:
     feb = ((events >= np.datetime64("2025-02-05")) & (events < np.datetime64("2025-02-12"))).sum()
     may = ((events >= np.datetime64("2025-05-12")) & (events < np.datetime64("2025-05-17"))).sum()
     assert feb < 0.6 * may  # five working days each
+
+
+def test_spring_festival_costs_about_half_a_month() -> None:
+    """春节 often halves a month's activity: January and February together lose about half an
+    average month (working days) at the family's middle dip, more at its strongest."""
+    start, end = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    days = np.arange(np.datetime64(start), np.datetime64(end) + 1)
+    month = days.astype("M8[M]").astype(np.int64) - days[0].astype("M8[M]").astype(np.int64)
+    work = workday_calendar(start, end).mask  # working days only
+    flat = np.bincount(month, work * holiday_weights(start, end, 1.0))
+
+    def lost(dip: float) -> float:
+        dipped = np.bincount(month, work * holiday_weights(start, end, dip))
+        return float((flat[:2].sum() - dipped[:2].sum()) / (dipped.sum() / 12))
+
+    assert lost(HOLIDAY_DIP[0]) >= 0.5
+    assert lost(sum(HOLIDAY_DIP) / 2) >= 0.45
+    assert lost(HOLIDAY_DIP[1]) > 0.1
 
 
 def test_backtest_prints_progress_and_strict_exit(capsys: pytest.CaptureFixture[str]) -> None:

@@ -438,3 +438,32 @@ def test_payment_rule_pays_as_the_contract_says() -> None:
             assert rule.subsidy(grade, score) == subsidy, (grade, score)
             assert rule.total(grade, score) == compute_payment(grade, score, 0.0, CONTRACT).total
             assert rule.total(grade, score) == (advances + subsidy).quantize(cent)
+
+
+def test_online_policy_share_follows_the_data_not_the_target_ratio() -> None:
+    """Issue 16: half of the online activities so far are policy sessions while the targets'
+    ratio says about 10 %; a quarter's data (20 activities) must decide, not the prior."""
+    from qyzj_analytics.forecast.rates import tag_prior_share
+    from qyzj_analytics.forecast.simulate import online_policy_share_beta
+
+    prior = tag_prior_share(CONTRACT, "policy")
+    assert prior < 0.2
+    a, b = online_policy_share_beta(10, 20, prior, 1.44)
+    assert abs(a / (a + b) - 0.5) < 0.03
+    # the prior still decides when nothing was seen
+    a, b = online_policy_share_beta(0, 0, prior, 1.44)
+    assert a / (a + b) == pytest.approx(prior)
+
+
+def test_appeals_open_past_the_curve_still_close_within_the_year() -> None:
+    """Issue 16 (企业诉求办结率 at Q1): closure times log-normal with a 20-day median; of the
+    appeals still open after 60 days almost all close in the 275 days left (the truth: 0.3 %
+    stay open). A heavy (Pareto) tail kept 9 % of them open all year."""
+    from qyzj_analytics.forecast.appeals import closure_survival
+
+    rng = np.random.default_rng(0)
+    durations = np.round(20 * rng.lognormal(0, 0.8, size=60))
+    closed = durations <= 60
+    survival = closure_survival(np.minimum(durations, 60), closed, 400)
+    assert survival[60] > 0.05  # some are still open at 60 days
+    assert survival[335] / survival[60] < 0.02

@@ -40,9 +40,14 @@ RATE_RANGE = (0.5, 1.5)  # a rate relative to the sample's (uniform)
 MONTH_SIGMA = (0.1, 0.3)  # σ of the log-normal factor of each calendar month
 DAY_DISPERSION = (0.0, 0.5)  # 1/k of the daily negative binomial (0: Poisson, 0.5: k = 2)
 OFF_DAY_SHARE = (0.0, 0.15)  # rate on a non-working day relative to a working day
-HOLIDAY_DIP = (0.3, 0.9)  # rate on the working days around 春节 relative to other working days
+# Rate on the working days around 春节 relative to other working days. 春节 often halves a
+# month's activity: firms wind down about two weeks before and come back after 元宵, so the
+# dip reaches 10 working days each side. January and February together lose 0.2–0.86 of an
+# average month's working-day activity, about half at the range's middle (was 0.3–0.9 on 5 + 10
+# days: 0.07–0.55, 0.31 at the middle: kinder to a pace extrapolation than real years).
+HOLIDAY_DIP = (0.2, 0.8)
 # working days dipped before/after a holiday, and the share of the dip they get
-HOLIDAY_REACH = {"Spring Festival": (5, 10, 1.0), "National Day": (3, 3, 0.5)}
+HOLIDAY_REACH = {"Spring Festival": (10, 10, 1.0), "National Day": (3, 3, 0.5)}
 OTHER_HOLIDAY_REACH = (1, 1, 0.3)
 # Rosters sized from these KPIs' targets (held by the forecast, so only their size matters).
 INSTITUTIONS_KPI, EXPERTS_KPI, STAFF_KPI = "institutions_active", "experts_recruited", "staff_total"

@@ -14,7 +14,7 @@ from qyzj_analytics.dates.workdays import WorkdayCalendar, holiday_names, workda
 
 # Model settings (not contract numbers): the working days around a long holiday that run slow
 # (people leave early and come back late), as (working days before, working days after).
-HOLIDAY_WINDOWS = {"Spring Festival": (5, 10), "National Day": (3, 3)}
+HOLIDAY_WINDOWS = {"Spring Festival": (10, 10), "National Day": (3, 3)}
 
 
 @dataclass(frozen=True)

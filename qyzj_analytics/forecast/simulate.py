@@ -63,6 +63,10 @@ from qyzj_analytics.scoring.kpi import KpiContext
 
 TAG_SCENARIOS = 1024  # posterior draws of the tag-combination shares
 TAG_PRIOR_EVENTS = 4.0  # offline tag shares: the prior (the targets' ratios) weighs ≥ 4 activities
+# The share of online activities that are policy sessions: the targets say little about it (the
+# policy target over all activities the contract asks for), so its prior weighs only as much as
+# the online rate's (≥ 1 activity), which keeps the expected count monotone in the events seen.
+ONLINE_POLICY_PRIOR_EVENTS = 1.0
 ACTIVITY_KPIS = {OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
 
 
@@ -137,6 +141,21 @@ def combo_alpha(flags: np.ndarray, priors: np.ndarray, weight: float) -> np.ndar
     return np.bincount(codes, minlength=2**n_tags) + weight * prior
 
 
+def online_policy_share_beta(
+    policy: int, online: int, prior: float, rate_prior_events: float
+) -> tuple[float, float]:
+    """Beta posterior of the share of online activities that are policy sessions.
+
+    ``policy`` of ``online`` activities so far; the prior share (from the targets) weighs as
+    much as the online rate's prior, at least ``ONLINE_POLICY_PRIOR_EVENTS`` activities.
+
+    >>> online_policy_share_beta(10, 20, 0.1, 0.5)
+    (10.1, 10.9)
+    """
+    weight = max(rate_prior_events, ONLINE_POLICY_PRIOR_EVENTS)
+    return policy + weight * prior, online - policy + weight * (1 - prior)
+
+
 def _simulate_activities(
     obs: Observed,
     contract: Contract,
@@ -191,11 +210,10 @@ def _simulate_activities(
         # Poisson thinning of the online stream
         n_online = int(is_online.sum())
         k = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
-        prior = tag_prior_share(contract, POLICY_TAG)
-        weight = max(on_fit.prior_events, TAG_PRIOR_EVENTS)
-        share = streams("online.policy_share").beta(
-            k + weight * prior, n_online - k + weight * (1 - prior), size=draws
+        a, b = online_policy_share_beta(
+            k, n_online, tag_prior_share(contract, POLICY_TAG), on_fit.prior_events
         )
+        share = streams("online.policy_share").beta(a, b, size=draws)
         policy_online = streams("online.policy").poisson(online_means.sum(axis=1) * share)
         added[POLICY_KPI] = per_tag[:, tags.index(POLICY_TAG)] + policy_online
     if len(horizon.months):
