@@ -269,10 +269,10 @@ def test_short_subsample_plan_is_topped_up_not_searched_again(
 ) -> None:
     """A plan searched on the first draws that falls short on all of them is topped up from
     where it stands (issue 16): one search on the subsample, one top-up, a few hundred
-    evaluations of every draw (the search rerun on every draw took ≈ 1,800 here), and the
+    evaluations of every draw (the search rerun on every draw took ≈ 1,800), and the
     claim still holds on every draw when re-checked independently."""
     draws = 4000
-    monkeypatch.setattr(plan_module, "PLAN_DRAWS", 1000)  # Q1: the first 1,000 draws mislead
+    monkeypatch.setattr(plan_module, "PLAN_DRAWS", 1000)
     searched: list[int] = []
     topped: list[int] = []
     full_evaluations = [0]
@@ -280,7 +280,10 @@ def test_short_subsample_plan_is_topped_up_not_searched_again(
 
     def counting_search(ev: Evaluator, *args: object) -> dict[str, int]:
         searched.append(ev.n)
-        return search(ev, *args)
+        found = search(ev, *args)
+        # a subsample that misleads: its plan holds on the first draws only. Made certain here
+        # (half of each lever), so the test does not hang on one model's draws.
+        return {lever: count // 2 for lever, count in found.items()}
 
     def counting_top_up(*args: object) -> dict[str, int]:
         topped.append(1)
@@ -297,7 +300,7 @@ def test_short_subsample_plan_is_topped_up_not_searched_again(
     plan = o.plan
     assert plan is not None and o.sim is not None and plan.probability_now < GOAL
     assert searched == [1000] and topped == [1]
-    assert full_evaluations[0] < 300
+    assert full_evaluations[0] < 600, full_evaluations  # a search rerun on every draw: ≈ 1,800
     p = p_at_least(o, plan.extra, plan.target_grade)
     assert p >= GOAL
     assert p == pytest.approx(plan.probability_with_plan, abs=1e-12)
