@@ -24,7 +24,7 @@ def run_bench(script: Path) -> tuple[int, list[str]]:
     assert proc.stdout is not None
     for line in proc.stdout:
         print(line, end="", flush=True)
-        if line.startswith("target") or " ratio " in line:
+        if "target" in line or " ratio " in line or line.startswith("missed"):
             verdicts.append(line.strip())
     return proc.wait(), verdicts
 
