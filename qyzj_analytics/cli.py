@@ -8,6 +8,7 @@ matplotlib or jupyter.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -397,5 +398,28 @@ COMMANDS = {
 }
 
 
+# Commands whose process ends at once when they are done (see run()).
+QUICK_EXIT = frozenset({"report"})
+
+
+def run() -> None:
+    """The ``qyzj`` console command: :func:`main`, then the process ends.
+
+    A report run leaves an in-process IPython shell, kernel-client sockets and chart caches
+    behind; tearing the interpreter down after every file is written, renamed and closed took
+    ≈ 0.6 s of a ≈ 7.5 s run (issue 16: drop work nobody reads). For those commands the
+    streams are flushed and the process exits with ``os._exit``; the others exit normally.
+    ``main`` itself never exits, so tests and notebooks can call it.
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv[:1] and argv[0] in QUICK_EXIT:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

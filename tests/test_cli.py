@@ -246,3 +246,29 @@ def test_a_reader_that_leaves_early_gets_no_traceback(raw: Path) -> None:
     stderr = writer.stderr.read().decode("utf-8", "replace")
     assert writer.wait(timeout=60) == 1
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_console_command_ends_a_report_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qyzj report` flushes and ends with os._exit (no interpreter teardown, issue 16); the
+    other commands exit normally, and main() itself never exits (tests and notebooks call it)."""
+    import qyzj_analytics.cli as cli
+
+    ended: list[int] = []
+
+    class Ended(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        ended.append(code)
+        raise Ended
+
+    monkeypatch.setattr(cli, "main", lambda argv: 4)
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["qyzj", "report", "--quarter", "2025Q3"])
+    with pytest.raises(Ended):
+        cli.run()
+    assert ended == [4]
+    monkeypatch.setattr(sys, "argv", ["qyzj", "kpi", "--raw", "x"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.run()
+    assert exit_.value.code == 4 and ended == [4]
