@@ -23,6 +23,11 @@ from qyzj_analytics.sample.identities import (
 from qyzj_analytics.sample.records import SERVICE_REMARKS, SERVICE_TYPES
 
 
+def _take(values: Any, idx: np.ndarray) -> pa.Array:
+    """``values[idx]`` as an arrow array (a column of a generated export)."""
+    return pc.take(pa.array(values), pa.array(idx))
+
+
 def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     """A large services export (UTF-8 with BOM) for the cleaning benchmark.
 
@@ -83,20 +88,17 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     date_idx[bad_rows] = len(formats) * n_fmt + np.arange(len(bad_rows)) % len(unreadable)
     remarks = pa.array(list(SERVICE_REMARKS))
 
-    def take(values: Any, idx: np.ndarray) -> pa.Array:
-        return pc.take(pa.array(values), pa.array(idx))
-
     table = pa.table(
         {
             "序号": pa.array(np.arange(1, rows + 1)),
-            "企业名称": take(names.tolist(), ent),
-            "统一社会信用代码": take(codes.tolist(), ent),
+            "企业名称": _take(names.tolist(), ent),
+            "统一社会信用代码": _take(codes.tolist(), ent),
             "服务日期": pc.take(date_dict, pa.array(date_idx)),
-            "服务类型": take(list(SERVICE_TYPES), kind),
-            "是否规上": take(above.tolist(), ent),
-            "联系人": take(people.tolist(), ent),
-            "联系电话": take(phones.tolist(), ent),
-            "身份证号": take(ids.tolist(), ent),
+            "服务类型": _take(list(SERVICE_TYPES), kind),
+            "是否规上": _take(above.tolist(), ent),
+            "联系人": _take(people.tolist(), ent),
+            "联系电话": _take(phones.tolist(), ent),
+            "身份证号": _take(ids.tolist(), ent),
             "备注": pc.take(remarks, pa.array(rng.integers(0, len(remarks), size=rows))),
         }
     )
@@ -177,17 +179,14 @@ def write_plain_services_csv(
     ent, day, kind = ent[src], day[src], kind[src]
     date_idx = day + np.where(rng.random(rows) < 0.1, n_days, 0)
 
-    def take(values: Any, idx: np.ndarray) -> pa.Array:
-        return pc.take(pa.array(values), pa.array(idx))
-
     table = pa.table(
         {
             "序号": pa.array(np.arange(1, rows + 1)),
-            "企业名称": take(names.tolist(), ent),
-            "统一社会信用代码": take(codes.tolist(), ent),
+            "企业名称": _take(names.tolist(), ent),
+            "统一社会信用代码": _take(codes.tolist(), ent),
             "服务日期": pc.take(date_dict, pa.array(date_idx)),
-            "服务类型": take(list(SERVICE_TYPES), kind),
-            "是否规上": take(above.tolist(), ent),
+            "服务类型": _take(list(SERVICE_TYPES), kind),
+            "是否规上": _take(above.tolist(), ent),
         }
     )
     path = Path(path)
