@@ -268,7 +268,7 @@ def test_console_command_ends_a_report_run_at_once(monkeypatch: pytest.MonkeyPat
     with pytest.raises(Ended):
         cli.run()
     assert ended == [4]
-    monkeypatch.setattr(sys, "argv", ["qyzj", "kpi", "--raw", "x"])
+    monkeypatch.setattr(sys, "argv", ["qyzj", "kpi", "--raw", "x"])  # not a QUICK_EXIT command
     with pytest.raises(SystemExit) as exit_:
         cli.run()
     assert exit_.value.code == 4 and ended == [4]
