@@ -28,6 +28,44 @@ def _take(values: Any, idx: np.ndarray) -> pa.Array:
     return pc.take(pa.array(values), pa.array(idx))
 
 
+def _place_duplicates(
+    rng: np.random.Generator, rows: int, n_dup: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` rows, the unique row it shows, and which rows are duplicates.
+
+    ``n_dup`` rows (never the first) repeat a nearby earlier row, at most ``window`` unique
+    rows back (re-exported or entered twice); the others show the unique rows in order.
+    """
+    is_dup = np.zeros(rows, dtype=bool)
+    if n_dup:
+        is_dup[rng.choice(np.arange(1, rows), size=n_dup, replace=False)] = True
+    src = np.empty(rows, dtype=np.int64)
+    src[~is_dup] = np.arange(rows - n_dup)
+    base = np.cumsum(~is_dup) - 1
+    src[is_dup] = np.maximum(base[is_dup] - rng.integers(0, window, size=n_dup), 0)
+    return src, is_dup
+
+
+def _service_columns(
+    names: np.ndarray,
+    codes: np.ndarray,
+    above: np.ndarray,
+    ent: np.ndarray,
+    kind: np.ndarray,
+    date_dict: pa.Array,
+    date_idx: np.ndarray,
+) -> dict[str, pa.Array]:
+    """The six columns every services export has (序号 … 是否规上), one value per row."""
+    return {
+        "序号": pa.array(np.arange(1, len(ent) + 1)),
+        "企业名称": _take(names.tolist(), ent),
+        "统一社会信用代码": _take(codes.tolist(), ent),
+        "服务日期": pc.take(date_dict, pa.array(date_idx)),
+        "服务类型": _take(list(SERVICE_TYPES), kind),
+        "是否规上": _take(above.tolist(), ent),
+    }
+
+
 def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     """A large services export (UTF-8 with BOM) for the cleaning benchmark.
 
@@ -71,15 +109,7 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
     day, kind = np.divmod(rest, len(SERVICE_TYPES))
     order = np.argsort(day, kind="stable")  # exports list services by date
     ent, day, kind = ent[order], day[order], kind[order]
-    src = np.empty(rows, dtype=np.int64)  # row -> the unique row it shows
-    is_dup = np.zeros(rows, dtype=bool)
-    if n_dup:
-        is_dup[rng.choice(np.arange(1, rows), size=n_dup, replace=False)] = True
-    src[~is_dup] = np.arange(n_unique)
-    # a duplicate repeats a nearby earlier row (re-exported or entered twice)
-    base = np.cumsum(~is_dup) - 1
-    back = rng.integers(0, 30, size=n_dup)
-    src[is_dup] = np.maximum(base[is_dup] - back, 0)
+    src, is_dup = _place_duplicates(rng, rows, n_dup, window=30)
     ent, day, kind = ent[src], day[src], kind[src]
     date_idx = day * n_fmt + rng.choice(n_fmt, size=rows, p=fmt_p)
     bad_rows = rng.choice(
@@ -90,12 +120,7 @@ def write_services_csv(path: Path, rows: int, seed: int = 0) -> None:
 
     table = pa.table(
         {
-            "序号": pa.array(np.arange(1, rows + 1)),
-            "企业名称": _take(names.tolist(), ent),
-            "统一社会信用代码": _take(codes.tolist(), ent),
-            "服务日期": pc.take(date_dict, pa.array(date_idx)),
-            "服务类型": _take(list(SERVICE_TYPES), kind),
-            "是否规上": _take(above.tolist(), ent),
+            **_service_columns(names, codes, above, ent, kind, date_dict, date_idx),
             "联系人": _take(people.tolist(), ent),
             "联系电话": _take(phones.tolist(), ent),
             "身份证号": _take(ids.tolist(), ent),
@@ -169,26 +194,11 @@ def write_plain_services_csv(
     day, kind = np.divmod(rest, len(SERVICE_TYPES))
     order = np.argsort(day, kind="stable")
     ent, day, kind = ent[order], day[order], kind[order]
-    is_dup = np.zeros(rows, dtype=bool)
-    if n_dup:
-        is_dup[rng.choice(np.arange(1, rows), size=n_dup, replace=False)] = True
-    src = np.empty(rows, dtype=np.int64)
-    src[~is_dup] = np.arange(n_unique)
-    base = np.cumsum(~is_dup) - 1  # a duplicate repeats a nearby earlier row
-    src[is_dup] = np.maximum(base[is_dup] - rng.integers(0, 200, size=n_dup), 0)
+    src, _ = _place_duplicates(rng, rows, n_dup, window=200)
     ent, day, kind = ent[src], day[src], kind[src]
     date_idx = day + np.where(rng.random(rows) < 0.1, n_days, 0)
 
-    table = pa.table(
-        {
-            "序号": pa.array(np.arange(1, rows + 1)),
-            "企业名称": _take(names.tolist(), ent),
-            "统一社会信用代码": _take(codes.tolist(), ent),
-            "服务日期": pc.take(date_dict, pa.array(date_idx)),
-            "服务类型": _take(list(SERVICE_TYPES), kind),
-            "是否规上": _take(above.tolist(), ent),
-        }
-    )
+    table = pa.table(_service_columns(names, codes, above, ent, kind, date_dict, date_idx))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
