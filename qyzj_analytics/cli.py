@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"有未达标项时以退出码 {EXIT_BACKTEST_MISSED} 结束（供计划任务报警）",
     )
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="另算“上限”：知道每年真实过程的预测（诊断用，模型结果不变）",
+    )
 
     add_report_parser(sub)
 
@@ -310,8 +315,8 @@ def run_backtest(args: argparse.Namespace) -> int:
     """
     import time
 
-    from qyzj_analytics.forecast.backtest import backtest_to_dict, format_backtest
     from qyzj_analytics.forecast.backtest import run_backtest as backtest
+    from qyzj_analytics.forecast.backtest_text import backtest_to_dict, format_backtest
 
     contract = _contract(args)
     started = time.monotonic()
@@ -328,7 +333,12 @@ def run_backtest(args: argparse.Namespace) -> int:
         )
 
     result = backtest(
-        years=args.years, draws=args.draws, seed=args.seed, contract=contract, progress=progress
+        years=args.years,
+        draws=args.draws,
+        seed=args.seed,
+        contract=contract,
+        progress=progress,
+        oracle=args.oracle,
     )
     if args.json:
         print(json_text(backtest_to_dict(result)))

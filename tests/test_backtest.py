@@ -14,12 +14,7 @@ from builders import CONTRACT
 
 from qyzj_analytics.cli import main
 from qyzj_analytics.dates.workdays import workday_calendar
-from qyzj_analytics.forecast.backtest import (
-    COVERAGE_GOAL,
-    backtest_to_dict,
-    format_backtest,
-    run_backtest,
-)
+from qyzj_analytics.forecast.backtest import COVERAGE_GOAL, run_backtest
 from qyzj_analytics.forecast.backtest_score import (
     COUNT_KPIS,
     baseline_quantiles,
@@ -29,6 +24,7 @@ from qyzj_analytics.forecast.backtest_score import (
     score_rows,
     skill,
 )
+from qyzj_analytics.forecast.backtest_text import backtest_to_dict, format_backtest
 from qyzj_analytics.forecast.backtest_years import (
     HOLIDAY_DIP,
     RATE_RANGE,
@@ -283,3 +279,87 @@ def test_slow_holiday_windows_are_estimated_and_shape_the_rest_of_the_year() -> 
     # the rate is per ordinary working day: the slow days of Q1 do not drag it down
     fit = fit_rate(pd.Series(so_far.astype("M8[s]")), horizon, None)
     assert fit.mean == pytest.approx(4000 / 248, rel=0.12)
+
+
+# --------------------------------------------------------------------------------------------
+# The oracle: a forecast that knows each year's process (where the model loses, issue 16)
+
+
+def test_oracle_draws_the_rest_of_a_stream_as_the_family_does() -> None:
+    from qyzj_analytics.forecast.backtest_oracle import oracle_month_counts
+
+    start, end, as_of = CONTRACT.period_start, CONTRACT.period_end, dt.date(2025, 9, 30)
+    stream = StreamProcess(60.0, month_sigma=0.3, day_dispersion=0.5, holiday_dip=0.3)
+    rng = np.random.default_rng(3)
+    # the family's own years: events after 09-30, per month (Oct, Nov, Dec)
+    real = np.array(
+        [
+            np.bincount(
+                (d[d > np.datetime64(as_of)].astype("M8[M]") - np.datetime64("2025-10")).astype(
+                    int
+                ),
+                minlength=3,
+            )
+            for d in (simulate_stream(rng, stream, start, end) for _ in range(4000))
+        ]
+    )
+    drawn = oracle_month_counts(stream, start, end, as_of, 40_000, np.random.default_rng(4))
+    assert drawn.shape == (40_000, 3)
+    assert np.allclose(drawn.mean(axis=0), real.mean(axis=0), rtol=0.05)  # 国庆 dips October
+    assert drawn[:, 0].mean() < drawn[:, 1].mean()
+    assert drawn.sum(axis=1).var() == pytest.approx(real.sum(axis=1).var(), rel=0.12)
+    assert oracle_month_counts(stream, start, end, end, 10, rng).shape == (10, 0)
+
+
+def test_oracle_year_end_adds_the_rest_to_the_actuals() -> None:
+    from qyzj_analytics.forecast.backtest_oracle import oracle_year_end
+
+    rng = np.random.default_rng(8)
+    process = draw_process(rng, CONTRACT)
+    actuals = dict.fromkeys(COUNT_KPIS, 5.0)
+    out = oracle_year_end(process, CONTRACT, dt.date(2025, 6, 30), actuals, 20_000, rng)
+    assert set(out) == set(COUNT_KPIS)
+    assert all(v.min() >= 5.0 for v in out.values())
+    assert out["livestream_months"].max() <= 5 + 6
+    offline = out["offline_events"] - 5
+    for tag in ("alliance", "park", "xiaowei_nihao"):
+        assert (out[f"{tag}_events"] - 5 <= offline).all()
+    # the policy sessions: offline ones tagged policy plus online ones
+    half = process.offline.per_year * process.tag_share["policy"] / 2
+    half += process.online.per_year * process.online_policy_share / 2
+    assert (out["policy_sessions"] - 5).mean() == pytest.approx(half, rel=0.15)
+
+
+def test_oracle_leaves_the_model_figures_alone() -> None:
+    plain = run_backtest(years=2, draws=300, seed=5)
+    both = run_backtest(years=2, draws=300, seed=5, oracle=True)
+    columns = ["truth", "p10", "p50", "p90", "b10", "b50", "b90", "loss", "base_loss"]
+    pd.testing.assert_frame_equal(plain.rows[columns], both.rows[columns])
+    assert np.isnan(plain.oracle_skill) and not np.isnan(both.oracle_skill)
+    counts = both.rows["kpi"].isin(COUNT_KPIS)
+    assert both.rows.loc[counts, "oracle_loss"].notna().all()
+    assert both.rows.loc[~counts, "oracle_loss"].isna().all()
+    kpi = both.quarters[0].per_kpi["offline_events"]
+    assert kpi["headroom"] == pytest.approx(kpi["oracle_skill"] - kpi["skill"])
+    assert "对照上限" in format_backtest(both, CONTRACT)
+    assert "对照上限" not in format_backtest(plain, CONTRACT)
+    assert backtest_to_dict(both)["oracle_skill_count_kpis"] is not None
+
+
+def test_kpi_diagnostics_by_hand() -> None:
+    from qyzj_analytics.forecast.backtest_score import kpi_diagnostics
+
+    rows = _rows(
+        [10.0, 10.0],
+        [[9, 10, 11], [5, 10, 15]],
+        [[5, 10, 15], [0, 5, 10]],
+        kpi=["offline_events", "policy_sessions"],
+    )
+    rows[["o10", "o50", "o90"]] = np.array([[10, 10, 10], [8, 10, 12]], float)
+    diag = kpi_diagnostics(score_rows(rows))
+    assert diag["base_share"].sum() == pytest.approx(1.0)
+    base = pinball_loss(np.array([10.0, 10.0]), np.array([[5, 10, 15], [0, 5, 10]], float))
+    assert diag.loc["offline_events", "base_share"] == pytest.approx(base[0] / base.sum())
+    assert diag.loc["offline_events", "oracle_skill"] == 1.0  # a perfect oracle
+    row = diag.loc["policy_sessions"]
+    assert row["headroom"] == pytest.approx(row["oracle_skill"] - row["skill"])

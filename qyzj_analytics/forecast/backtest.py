@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from qyzj_analytics.console import render_table
 from qyzj_analytics.contract.model import Contract, load_contract
 from qyzj_analytics.dates.periods import period_months, quarter_end
+from qyzj_analytics.forecast.backtest_oracle import oracle_year_end
 from qyzj_analytics.forecast.backtest_score import (
     COUNT_KPIS,
-    MIN_SKILL,
-    MIN_SKILL_Q3,
     QUARTER_COVERAGE_BAND,
     Band,
     baseline_quantiles,
     check_bands,
+    kpi_diagnostics,
+    oracle_skill,
     score_rows,
     skill,
 )
@@ -66,6 +66,7 @@ class QuarterResult:
     median_abs_error: float  # pooled |P50 − truth| / target over the count KPIs
     score_median_abs_error: float  # base score points
     per_kpi: dict[str, dict[str, float]] = field(default_factory=dict)
+    oracle_skill: float = float("nan")  # the oracle's skill (NaN when it did not run)
 
     @property
     def within_goal(self) -> bool:
@@ -92,6 +93,7 @@ class BacktestResult:
     per_kpi: dict[str, dict[str, float]]
     skill: float  # count KPIs, quarters pooled
     bands: list[Band]
+    oracle_skill: float = float("nan")  # the oracle's, count KPIs, quarters pooled
 
     @property
     def bands_met(self) -> bool:
@@ -106,6 +108,7 @@ def run_backtest(
     contract: Contract | None = None,
     quarters: tuple[int, ...] = (1, 2, 3),
     progress: Progress | None = None,
+    oracle: bool = False,
 ) -> BacktestResult:
     """Simulate ``years`` years, forecast at each quarter end and score the forecasts.
 
@@ -116,6 +119,8 @@ def run_backtest(
         contract: the contract (the bundled one by default).
         quarters: the quarter ends to forecast at.
         progress: called with (years done, years) after each simulated year.
+        oracle: also score the oracle (:mod:`.backtest_oracle`, a forecast that knows each
+            year's process) with its own random numbers, so the model's figures stay the same.
     """
     contract = contract or load_contract()
     ids = [k.id for k in contract.kpis if k.id in SIMULATED_KPIS]
@@ -126,9 +131,12 @@ def run_backtest(
     period_days = (end - start).days + 1
     records: list[tuple] = []
     scores: list[tuple[int, bool, float]] = []
+    oracle_seeds = np.random.SeedSequence([seed, 1]).spawn(years)
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(years)):
         rng = np.random.default_rng(child)
-        tables = simulate_tables(rng, draw_process(rng, contract), contract)
+        process = draw_process(rng, contract)
+        tables = simulate_tables(rng, process, contract)
+        oracle_rng = np.random.default_rng(oracle_seeds[i])
         truth = {
             k: v.value
             for k, v in compute_actuals(KpiContext(tables, contract, end, Facts())).items()
@@ -140,17 +148,26 @@ def run_backtest(
             # the forecast's draws (as ``qyzj forecast`` makes them), without paying each draw
             values = simulate_year_end(ctx, draws, int(rng.integers(2**31)), obs).values
             elapsed = (ends[q] - start).days + 1
+            known = (
+                oracle_year_end(process, contract, ends[q], obs.actuals, draws, oracle_rng)
+                if oracle
+                else {}
+            )
             for k in ids:
                 cap = months if k == LIVESTREAM_KPI else None
                 base = baseline_quantiles(obs.actuals[k], elapsed, period_days, cap)
                 pit = randomized_pit(values[k], truth[k], rng)
-                records.append((i, q, k, targets[k], truth[k], *quantiles(values[k]), *base, pit))
+                best = quantiles(known[k]) if k in known else [np.nan] * 3
+                records.append(
+                    (i, q, k, targets[k], truth[k], *quantiles(values[k]), *base, pit, *best)
+                )
             p10, p50, p90 = quantiles(base_score(score_points(values, contract)))
             scores.append((q, p10 - 1e-9 <= true_score <= p90 + 1e-9, abs(p50 - true_score)))
         if progress is not None:
             progress(i + 1, years)
     columns = ["year", "quarter", "kpi", "target", "truth", "p10", "p50", "p90"]
-    rows = score_rows(pd.DataFrame(records, columns=[*columns, "b10", "b50", "b90", "pit"]))
+    extra = ["b10", "b50", "b90", "pit", "o10", "o50", "o90"]
+    rows = score_rows(pd.DataFrame(records, columns=[*columns, *extra]))
     names = {k.id: k.name for k in contract.kpis}
     return summarize_backtest(
         rows,
@@ -180,6 +197,7 @@ def summarize_backtest(
         part, mine = counts.loc[counts["quarter"] == q], rows.loc[rows["quarter"] == q]
         score = scores.loc[scores["quarter"] == q]
         pit = part["pit"].to_numpy(float)
+        diag = kpi_diagnostics(part)
         quarters.append(
             QuarterResult(
                 quarter=q,
@@ -197,18 +215,40 @@ def summarize_backtest(
                         "coverage": float(g["hit"].mean()),
                         "skill": skill(g),
                         "median_abs_error": float((g["p50"] - g["truth"]).abs().median()),
+                        **_diagnostics(diag, k),
                     }
                     for k, g in mine.groupby("kpi", sort=False)
                 },
+                oracle_skill=oracle_skill(part),
             )
         )
+    diag = kpi_diagnostics(counts)
     per_kpi = {
-        k: {"coverage": float(g["hit"].mean()), "skill": skill(g)}
+        k: {"coverage": float(g["hit"].mean()), "skill": skill(g), **_diagnostics(diag, k)}
         for k, g in rows.groupby("kpi", sort=False)
     }
     return BacktestResult(
-        years, draws, seed, quarters, rows, per_kpi, skill(counts), check_bands(rows, names)
+        years,
+        draws,
+        seed,
+        quarters,
+        rows,
+        per_kpi,
+        skill(counts),
+        check_bands(rows, names),
+        oracle_skill(counts),
     )
+
+
+def _diagnostics(diag: pd.DataFrame, kpi: str) -> dict[str, float]:
+    """A count KPI's share of the baseline loss and, with the oracle, its skill and headroom."""
+    if kpi not in diag.index:
+        return {}
+    row = diag.loc[kpi]
+    out = {"base_share": float(row["base_share"])}
+    if not np.isnan(row["oracle_skill"]):
+        out |= {"oracle_skill": float(row["oracle_skill"]), "headroom": float(row["headroom"])}
+    return out
 
 
 def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) -> float:
@@ -221,129 +261,3 @@ def randomized_pit(draws: np.ndarray, truth: float, rng: np.random.Generator) ->
     below = float(np.mean(draws < truth - 1e-9))
     at_most = float(np.mean(draws <= truth + 1e-9))
     return below + float(rng.random()) * (at_most - below)
-
-
-def backtest_to_dict(result: BacktestResult) -> dict:
-    """The ``qyzj backtest --json`` object."""
-
-    def num(x: float) -> float | None:
-        return None if np.isnan(x) else round(float(x), 4)
-
-    return {
-        "years": result.years,
-        "draws": result.draws,
-        "seed": result.seed,
-        "coverage_goal": list(COVERAGE_GOAL),
-        "count_kpis": list(COUNT_KPIS),
-        "skill_count_kpis": num(result.skill),
-        "bands_met": result.bands_met,
-        "bands": [
-            {
-                "label": b.label,
-                "value": num(b.value),
-                "low": b.low,
-                "high": None if b.high == float("inf") else b.high,
-                "ok": b.ok,
-            }
-            for b in result.bands
-        ],
-        "kpis": {k: {m: num(v) for m, v in s.items()} for k, s in result.per_kpi.items()},
-        "quarters": {
-            f"Q{r.quarter}": {
-                "as_of": r.as_of.isoformat(),
-                "coverage_p10_p90": num(r.coverage),
-                "within_goal": r.within_goal,
-                "skill": num(r.skill),
-                "coverage_randomized_pit": num(r.pit_coverage),
-                "median_abs_error_p50_share_of_target": num(r.median_abs_error),
-                "score_coverage_p10_p90": num(r.score_coverage),
-                "score_median_abs_error_p50": num(r.score_median_abs_error),
-                "kpis": {
-                    k: {m: num(v) for m, v in stats.items()} for k, stats in r.per_kpi.items()
-                },
-            }
-            for r in result.quarters
-        },
-    }
-
-
-MISSED = "← 未达标"
-
-
-def _pct(x: float) -> str:
-    return "—" if np.isnan(x) else f"{x:.0%}"
-
-
-def _missed(bands: list[Band], prefix: str) -> str:
-    """``MISSED`` when a band whose label starts with ``prefix`` is missed."""
-    return MISSED if any(b.label.startswith(prefix) and not b.ok for b in bands) else ""
-
-
-def format_backtest(result: BacktestResult, contract: Contract | None = None) -> str:
-    """A readable Chinese table of the backtest; rows outside their band are flagged."""
-    contract = contract or load_contract()
-    names = {k.id: k.name for k in contract.kpis}
-    low, high = QUANTILES[0], QUANTILES[-1]
-    counts = "、".join(names.get(k, k) for k in COUNT_KPIS)
-    lines = [
-        f"回测：模拟 {result.years} 个完整年度（每次预测 {result.draws} 次抽样，种子 {result.seed}），"
-        "在各季度末预测年底值，与真实年底值比较",
-        f"计数指标：{counts}",
-        "区间覆盖率 = 真实年底值落在预测 P10–P90 之内的比例；"
-        "技巧分 = 1 - 预测的分位数损失 / 按进度外推（其余部分取泊松分位数）的损失；损失按目标值折算",
-        "",
-    ]
-    head = ["季度", "截至日", "区间覆盖率", "技巧分", "校正覆盖率", "P50误差(占目标)", "得分覆盖率"]
-    rows = [
-        [
-            f"Q{r.quarter}",
-            str(r.as_of),
-            f"{r.coverage:.1%}",
-            f"{r.skill:.1%}",
-            f"{r.pit_coverage:.1%}",
-            f"{r.median_abs_error:.1%}",
-            f"{r.score_coverage:.1%}",
-            _missed(result.bands, f"Q{r.quarter} "),
-        ]
-        for r in result.quarters
-    ]
-    rows.append(
-        ["合计", "", "", f"{result.skill:.1%}", "", "", "", _missed(result.bands, "技巧分")]
-    )
-    lines += render_table([*head, ""], rows, [False, False, True, True, True, True, True, False])
-    lines.append(
-        f"（区间覆盖率、技巧分只含计数指标；覆盖率目标 {COVERAGE_GOAL[0]:.0%}–{COVERAGE_GOAL[1]:.0%}，"
-        f"技巧分目标合计 ≥ {MIN_SKILL:.0%}、Q3 ≥ {MIN_SKILL_Q3:.0%}；校正覆盖率：随机化 PIT 落在 "
-        f"[{low:g}, {high:g}] 的比例，扣除计数型指标端点相等带来的虚高，理想值 {high - low:.0%}）"
-    )
-    qs = [f"Q{r.quarter}" for r in result.quarters]
-    head = [
-        "指标",
-        *(f"覆盖率{q}" for q in qs),
-        "覆盖率合计",
-        *(f"技巧分{q}" for q in qs),
-        "技巧分合计",
-    ]
-    rows = []
-    for k, pooled in result.per_kpi.items():
-        name = names.get(k, k)
-        flag = _missed(result.bands, name) or _missed(result.bands, f"Q1 {name}")
-        rows.append(
-            [
-                name + ("" if k in COUNT_KPIS else "*"),
-                *(_pct(r.per_kpi[k]["coverage"]) for r in result.quarters),
-                _pct(pooled["coverage"]),
-                *(_pct(r.per_kpi[k]["skill"]) for r in result.quarters),
-                _pct(pooled["skill"]),
-                flag,
-            ]
-        )
-    lines += ["", "分指标（* 不计入合计）："]
-    lines += render_table([*head, ""], rows, [False, *[True] * (len(head) - 1), False])
-    lines += ["", "达标检查（issue 16）："]
-    for b in result.bands:
-        goal = f"≥ {b.low:.0%}" if b.high == float("inf") else f"{b.low:.0%}–{b.high:.0%}"
-        lines.append(f"  {'达标  ' if b.ok else '未达标'}  {b.label}：{b.value:.1%}（目标 {goal}）")
-    met = sum(b.ok for b in result.bands)
-    lines.append(f"共 {len(result.bands)} 项，达标 {met} 项")
-    return "\n".join(lines)

@@ -159,18 +159,30 @@ def holiday_weights(start: dt.date, end: dt.date, dip: float) -> np.ndarray:
     return out
 
 
-def simulate_stream(
-    rng: np.random.Generator, stream: StreamProcess, start: dt.date, end: dt.date
-) -> np.ndarray:
-    """Event dates (``datetime64[D]``, sorted) of one stream over ``start``..``end``."""
+def stream_day_rates(
+    stream: StreamProcess, start: dt.date, end: dt.date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days of ``start``..``end``, their month index (0 = first) and expected events per day.
+
+    The expected events before the month factors and day shocks: working days 1, other days
+    ``off_day_share``, dips around the holidays, scaled to ``per_year`` over the range.
+    """
     cal = workday_calendar(start, end)
     days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
-    n = len(days)
     month = days.astype("M8[M]").astype(np.int64)
     month -= month[0]
     weight = np.where(cal.mask, 1.0, stream.off_day_share)
     weight *= holiday_weights(start, end, stream.holiday_dip)
     weight *= stream.per_year / weight.sum()
+    return days, month, weight
+
+
+def simulate_stream(
+    rng: np.random.Generator, stream: StreamProcess, start: dt.date, end: dt.date
+) -> np.ndarray:
+    """Event dates (``datetime64[D]``, sorted) of one stream over ``start``..``end``."""
+    days, month, weight = stream_day_rates(stream, start, end)
+    n = len(days)
     sigma = stream.month_sigma
     factor = np.exp(sigma * rng.standard_normal(month[-1] + 1) - sigma**2 / 2)
     rate = weight * factor[month]
