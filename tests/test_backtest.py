@@ -34,6 +34,7 @@ from qyzj_analytics.forecast.backtest_years import (
     holiday_weights,
     simulate_stream,
     simulate_tables,
+    stream_day_rates,
 )
 from qyzj_analytics.ingest.facts import Facts
 from qyzj_analytics.ingest.processed import empty_table
@@ -313,21 +314,51 @@ def test_oracle_draws_the_rest_of_a_stream_as_the_family_does() -> None:
 
 def test_oracle_year_end_adds_the_rest_to_the_actuals() -> None:
     from qyzj_analytics.forecast.backtest_oracle import oracle_year_end
+    from qyzj_analytics.forecast.observe import observe
 
     rng = np.random.default_rng(8)
     process = draw_process(rng, CONTRACT)
-    actuals = dict.fromkeys(COUNT_KPIS, 5.0)
-    out = oracle_year_end(process, CONTRACT, dt.date(2025, 6, 30), actuals, 20_000, rng)
-    assert set(out) == set(COUNT_KPIS)
-    assert all(v.min() >= 5.0 for v in out.values())
-    assert out["livestream_months"].max() <= 5 + 6
-    offline = out["offline_events"] - 5
-    for tag in ("alliance", "park", "xiaowei_nihao"):
-        assert (out[f"{tag}_events"] - 5 <= offline).all()
-    # the policy sessions: offline ones tagged policy plus online ones
+    tables = simulate_tables(rng, process, CONTRACT)
+    as_of = dt.date(2025, 6, 30)
+    obs = observe(KpiContext(tables, CONTRACT, as_of, Facts()))
+    for blind in (False, True):
+        out = oracle_year_end(process, CONTRACT, as_of, obs, 20_000, rng, blind)
+        assert set(out) == set(COUNT_KPIS)
+        for k, v in out.items():
+            assert v.min() >= obs.actuals[k], (k, blind)
+        assert (out["livestream_months"] - obs.actuals["livestream_months"]).max() <= 6
+        offline = out["offline_events"] - obs.actuals["offline_events"]
+        for tag in ("alliance", "park", "xiaowei_nihao"):
+            assert (out[f"{tag}_events"] - obs.actuals[f"{tag}_events"] <= offline).all()
+    # the oracle's policy sessions: offline ones tagged policy plus online ones, half a year
+    out = oracle_year_end(process, CONTRACT, as_of, obs, 20_000, rng)
     half = process.offline.per_year * process.tag_share["policy"] / 2
     half += process.online.per_year * process.online_policy_share / 2
-    assert (out["policy_sessions"] - 5).mean() == pytest.approx(half, rel=0.15)
+    rest = out["policy_sessions"] - obs.actuals["policy_sessions"]
+    assert rest.mean() == pytest.approx(half, rel=0.15)
+    # at period end nothing is left to draw: both oracles are the actuals
+    end = observe(KpiContext(tables, CONTRACT, CONTRACT.period_end, Facts()))
+    for blind in (False, True):
+        out = oracle_year_end(process, CONTRACT, CONTRACT.period_end, end, 50, rng, blind)
+        assert all((v == end.actuals[k]).all() for k, v in out.items())
+
+
+def test_rate_blind_oracle_estimates_the_rate_from_the_data() -> None:
+    from qyzj_analytics.forecast.backtest_oracle import blind_scale
+
+    start, end, as_of = CONTRACT.period_start, CONTRACT.period_end, dt.date(2025, 3, 31)
+    flat = StreamProcess(100.0)
+    days = np.arange(np.datetime64(start), np.datetime64(end) + 1)
+    expected = stream_day_rates(flat, start, end)[2][days <= np.datetime64(as_of)].sum()
+    rng = np.random.default_rng(2)
+    # twice the events the true process expected: the rate is about twice the true one
+    scale = blind_scale(flat, start, end, as_of, int(2 * expected), 50_000, rng)
+    assert scale.mean() == pytest.approx((int(2 * expected) + 0.5) / expected, rel=0.01)
+    assert scale.std() == pytest.approx(np.sqrt(scale.mean() / expected), rel=0.05)
+    # month and day noise the oracle knows make the same count less informative
+    noisy = StreamProcess(100.0, month_sigma=0.3, day_dispersion=0.5)
+    wide = blind_scale(noisy, start, end, as_of, int(2 * expected), 50_000, rng)
+    assert wide.std() > 1.3 * scale.std()
 
 
 def test_oracle_leaves_the_model_figures_alone() -> None:
@@ -341,8 +372,9 @@ def test_oracle_leaves_the_model_figures_alone() -> None:
     assert both.rows.loc[~counts, "oracle_loss"].isna().all()
     kpi = both.quarters[0].per_kpi["offline_events"]
     assert kpi["headroom"] == pytest.approx(kpi["oracle_skill"] - kpi["skill"])
-    assert "对照上限" in format_backtest(both, CONTRACT)
-    assert "对照上限" not in format_backtest(plain, CONTRACT)
+    assert not np.isnan(both.blind_skill) and "blind_skill" in kpi
+    assert "盲上限" in format_backtest(both, CONTRACT)
+    assert "盲上限" not in format_backtest(plain, CONTRACT)
     assert backtest_to_dict(both)["oracle_skill_count_kpis"] is not None
 
 

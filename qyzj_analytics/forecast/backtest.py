@@ -67,6 +67,7 @@ class QuarterResult:
     score_median_abs_error: float  # base score points
     per_kpi: dict[str, dict[str, float]] = field(default_factory=dict)
     oracle_skill: float = float("nan")  # the oracle's skill (NaN when it did not run)
+    blind_skill: float = float("nan")  # the rate-blind oracle's
 
     @property
     def within_goal(self) -> bool:
@@ -94,6 +95,7 @@ class BacktestResult:
     skill: float  # count KPIs, quarters pooled
     bands: list[Band]
     oracle_skill: float = float("nan")  # the oracle's, count KPIs, quarters pooled
+    blind_skill: float = float("nan")  # the rate-blind oracle's
 
     @property
     def bands_met(self) -> bool:
@@ -119,8 +121,9 @@ def run_backtest(
         contract: the contract (the bundled one by default).
         quarters: the quarter ends to forecast at.
         progress: called with (years done, years) after each simulated year.
-        oracle: also score the oracle (:mod:`.backtest_oracle`, a forecast that knows each
-            year's process) with its own random numbers, so the model's figures stay the same.
+        oracle: also score the oracles (:mod:`.backtest_oracle`: a forecast that knows each
+            year's process, and one that knows all of it but the rates and shares) with their
+            own random numbers, so the model's figures stay the same.
     """
     contract = contract or load_contract()
     ids = [k.id for k in contract.kpis if k.id in SIMULATED_KPIS]
@@ -148,25 +151,36 @@ def run_backtest(
             # the forecast's draws (as ``qyzj forecast`` makes them), without paying each draw
             values = simulate_year_end(ctx, draws, int(rng.integers(2**31)), obs).values
             elapsed = (ends[q] - start).days + 1
-            known = (
-                oracle_year_end(process, contract, ends[q], obs.actuals, draws, oracle_rng)
-                if oracle
-                else {}
-            )
+            known, blind = {}, {}
+            if oracle:
+                known = oracle_year_end(process, contract, ends[q], obs, draws, oracle_rng)
+                blind = oracle_year_end(process, contract, ends[q], obs, draws, oracle_rng, True)
             for k in ids:
                 cap = months if k == LIVESTREAM_KPI else None
                 base = baseline_quantiles(obs.actuals[k], elapsed, period_days, cap)
                 pit = randomized_pit(values[k], truth[k], rng)
                 best = quantiles(known[k]) if k in known else [np.nan] * 3
+                guess = quantiles(blind[k]) if k in blind else [np.nan] * 3
                 records.append(
-                    (i, q, k, targets[k], truth[k], *quantiles(values[k]), *base, pit, *best)
+                    (
+                        i,
+                        q,
+                        k,
+                        targets[k],
+                        truth[k],
+                        *quantiles(values[k]),
+                        *base,
+                        pit,
+                        *best,
+                        *guess,
+                    )
                 )
             p10, p50, p90 = quantiles(base_score(score_points(values, contract)))
             scores.append((q, p10 - 1e-9 <= true_score <= p90 + 1e-9, abs(p50 - true_score)))
         if progress is not None:
             progress(i + 1, years)
     columns = ["year", "quarter", "kpi", "target", "truth", "p10", "p50", "p90"]
-    extra = ["b10", "b50", "b90", "pit", "o10", "o50", "o90"]
+    extra = ["b10", "b50", "b90", "pit", "o10", "o50", "o90", "r10", "r50", "r90"]
     rows = score_rows(pd.DataFrame(records, columns=[*columns, *extra]))
     names = {k.id: k.name for k in contract.kpis}
     return summarize_backtest(
@@ -220,6 +234,7 @@ def summarize_backtest(
                     for k, g in mine.groupby("kpi", sort=False)
                 },
                 oracle_skill=oracle_skill(part),
+                blind_skill=oracle_skill(part, "blind_loss"),
             )
         )
     diag = kpi_diagnostics(counts)
@@ -237,6 +252,7 @@ def summarize_backtest(
         skill(counts),
         check_bands(rows, names),
         oracle_skill(counts),
+        oracle_skill(counts, "blind_loss"),
     )
 
 
@@ -247,7 +263,7 @@ def _diagnostics(diag: pd.DataFrame, kpi: str) -> dict[str, float]:
     row = diag.loc[kpi]
     out = {"base_share": float(row["base_share"])}
     if not np.isnan(row["oracle_skill"]):
-        out |= {"oracle_skill": float(row["oracle_skill"]), "headroom": float(row["headroom"])}
+        out |= {k: float(row[k]) for k in ("oracle_skill", "headroom", "blind_skill")}
     return out
 
 

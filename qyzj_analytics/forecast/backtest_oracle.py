@@ -16,6 +16,7 @@ events imply.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from qyzj_analytics.forecast.methods import (
     POLICY_TAG,
     SERVICES_KPI,
 )
+from qyzj_analytics.forecast.observe import Observed
 
 
 def oracle_month_counts(
@@ -38,16 +40,18 @@ def oracle_month_counts(
     as_of: dt.date,
     draws: int,
     rng: np.random.Generator,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Events per draw and month after ``as_of`` (shape (draws, remaining months)).
 
     Each month: a log-normal factor (mean 1, σ ``month_sigma``) times the sum of its days'
     expected events and Gamma shocks (one Gamma with that sum's mean and variance), then Poisson.
+    ``scale`` (per draw) multiplies the stream's rate: the rate-blind oracle's rate draws.
     """
     days, month, weight = stream_day_rates(stream, start, end)
     after = days > np.datetime64(as_of, "D")
     if not after.any():
-        return np.zeros((draws, 0))
+        return np.zeros((draws, 0), dtype=np.int64)
     month, weight = month[after], weight[after]
     month -= month[0]
     n_months = int(month[-1]) + 1
@@ -57,48 +61,116 @@ def oracle_month_counts(
     if stream.day_dispersion > 0:
         var = stream.day_dispersion * np.bincount(month, weight**2, minlength=n_months)
         shape = np.divide(mean**2, var, out=np.zeros_like(mean), where=var > 0)
-        scale = np.divide(var, mean, out=np.zeros_like(mean), where=mean > 0)
-        level = rng.gamma(shape, scale, size=(draws, n_months))
+        spread = np.divide(var, mean, out=np.zeros_like(mean), where=mean > 0)
+        level = rng.gamma(shape, spread, size=(draws, n_months))
     else:
         level = np.broadcast_to(mean, (draws, n_months))
-    return rng.poisson(factor * level)
+    rate = factor * level
+    if scale is not None:
+        rate = rate * scale[:, None]
+    return rng.poisson(rate)
+
+
+def blind_scale(
+    stream: StreamProcess,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date,
+    seen: int,
+    draws: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The rate-blind oracle's stream rate relative to the true one, per draw.
+
+    ``seen`` events so far against the E the true process expected: a Gamma with mean
+    (seen + ½)/E (Jeffreys) and the variance of that estimate under the process's own Poisson,
+    month and day noise (known to this oracle): m/E + m² (v_month Σ E_month² + v_day Σ E_day²)/E².
+    """
+    days, month, weight = stream_day_rates(stream, start, end)
+    past = days <= np.datetime64(as_of, "D")
+    expected = float(weight[past].sum())
+    if expected <= 0:
+        return np.ones(draws)
+    months = np.bincount(month[past], weight[past])
+    noise = math.expm1(stream.month_sigma**2) * float(np.sum(months**2))
+    noise += stream.day_dispersion * float(np.sum(weight[past] ** 2))
+    mean = (seen + 0.5) / expected
+    var = mean / expected + mean**2 * noise / expected**2
+    return rng.gamma(mean**2 / var, var / mean, size=draws)
+
+
+def _share(k: int, n: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """A share seen ``k`` times in ``n``: Beta(k + ½, n − k + ½) draws (Jeffreys)."""
+    return rng.beta(k + 0.5, n - k + 0.5, size=draws)
 
 
 def oracle_year_end(
     process: YearProcess,
     contract: Contract,
     as_of: dt.date,
-    actuals: dict[str, float],
+    observed: Observed,
     draws: int,
     rng: np.random.Generator,
+    blind: bool = False,
 ) -> dict[str, np.ndarray]:
     """Year-end values of the count KPIs per draw: the actuals at ``as_of`` plus the rest.
 
     The rest is drawn from ``process`` as :func:`.backtest_years.simulate_tables` writes a year:
     offline events (some hybrid) tagged independently (小微园 depending on 小微你好), online-only
     events some of which are policy sessions, livestream months from online + hybrid events.
+    ``blind``: the rate-blind oracle, which knows everything but the levels — each stream's rate
+    and each share are drawn from what ``observed`` shows (:func:`blind_scale`, Jeffreys Beta
+    shares; 小微园 then tagged on its own share, which leaves every KPI's distribution as is).
     """
     start, end = contract.period_start, contract.period_end
-    off = oracle_month_counts(process.offline, start, end, as_of, draws, rng)
-    on = oracle_month_counts(process.online, start, end, as_of, draws, rng)
-    services = oracle_month_counts(process.services, start, end, as_of, draws, rng)
+    share: dict[str, float | np.ndarray] = dict(process.tag_share)
+    hybrid: float | np.ndarray = process.hybrid_share
+    online_policy: float | np.ndarray = process.online_policy_share
+    scale: dict[str, np.ndarray | None] = dict.fromkeys(("offline", "online", "services"))
+    if blind:
+        acts = observed.activities
+        kind = acts["format_kind"].to_numpy(str)
+        off = (kind == "offline") | (kind == "hybrid")
+        only = kind == "online"
+        seen = {"offline": int(off.sum()), "online": int(only.sum())}
+        seen["services"] = len(observed.services)
+        for name in scale:
+            stream = getattr(process, name)
+            scale[name] = blind_scale(stream, start, end, as_of, seen[name], draws, rng)
+        for tag in share:
+            k = int((acts[f"tag_{tag}"].to_numpy(bool) & off).sum())
+            share[tag] = _share(k, seen["offline"], draws, rng)
+        hybrid = _share(int((kind == "hybrid").sum()), seen["offline"], draws, rng)
+        policy = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & only).sum())
+        online_policy = _share(policy, seen["online"], draws, rng)
+
+    def rest(name: str) -> np.ndarray:
+        stream = getattr(process, name)
+        return oracle_month_counts(stream, start, end, as_of, draws, rng, scale[name])
+
+    off, on, services = rest("offline"), rest("online"), rest("services")
     n_off = off.sum(axis=1)
-    share = process.tag_share
-    xiaowei = rng.binomial(n_off, share["xiaowei_nihao"])
-    park_else = (share["park"] - process.park_given_xiaowei * share["xiaowei_nihao"]) / max(
-        1e-9, 1 - share["xiaowei_nihao"]
-    )
+    if blind:
+        xiaowei = rng.binomial(n_off, share["xiaowei_nihao"])
+        park = rng.binomial(n_off, share["park"])
+    else:
+        s_x = process.tag_share["xiaowei_nihao"]
+        xiaowei = rng.binomial(n_off, s_x)
+        given = process.park_given_xiaowei
+        other = (process.tag_share["park"] - given * s_x) / max(1e-9, 1 - s_x)
+        park = rng.binomial(xiaowei, given)
+        park += rng.binomial(n_off - xiaowei, float(np.clip(other, 0.0, 1.0)))
     added = {
         SERVICES_KPI: services.sum(axis=1),
         OFFLINE_KPI: n_off,
         "xiaowei_nihao_events": xiaowei,
-        "park_events": rng.binomial(xiaowei, process.park_given_xiaowei)
-        + rng.binomial(n_off - xiaowei, float(np.clip(park_else, 0.0, 1.0))),
+        "park_events": park,
         "alliance_events": rng.binomial(n_off, share["alliance"]),
         POLICY_KPI: rng.binomial(n_off, share[POLICY_TAG])
-        + rng.binomial(on.sum(axis=1), process.online_policy_share),
+        + rng.binomial(on.sum(axis=1), online_policy),
     }
-    online = on + rng.binomial(off, process.hybrid_share)
+    hybrid_months = rng.binomial(off, np.reshape(hybrid, (-1, 1)) if blind else hybrid)
+    online = on + hybrid_months
     added[LIVESTREAM_KPI] = (online >= contract.livestream_min_per_month).sum(axis=1)
     ids = {SERVICES_KPI, OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
-    return {k: float(actuals[k]) + added[k].astype(float) for k in ids}
+    return {k: float(observed.actuals[k]) + added[k].astype(float) for k in ids}

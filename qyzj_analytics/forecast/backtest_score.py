@@ -81,8 +81,8 @@ def pinball_loss(truth: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 def score_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Per row: inside P10–P90, and the model's and the baseline's pinball loss over the target.
 
-    With the oracle's quantiles (``o10``/``o50``/``o90``, NaN where it did not run) also its loss
-    (``oracle_loss``, NaN there).
+    With the oracles' quantiles (``o10``/``o50``/``o90``, rate-blind ``r10``/``r50``/``r90``; NaN
+    where they did not run) also their losses (``oracle_loss``, ``blind_loss``; NaN there).
     """
     out = rows.copy()
     truth = out["truth"].to_numpy(float)
@@ -92,10 +92,10 @@ def score_rows(rows: pd.DataFrame) -> pd.DataFrame:
     out["hit"] = (model[:, 0] - 1e-9 <= truth) & (truth <= model[:, 2] + 1e-9)
     out["loss"] = pinball_loss(truth, model) / target
     out["base_loss"] = pinball_loss(truth, base) / target
-    if {"o10", "o50", "o90"} <= set(out.columns):
-        out["oracle_loss"] = (
-            pinball_loss(truth, out[["o10", "o50", "o90"]].to_numpy(float)) / target
-        )
+    for prefix, name in (("o", "oracle_loss"), ("r", "blind_loss")):
+        columns = [f"{prefix}10", f"{prefix}50", f"{prefix}90"]
+        if set(columns) <= set(out.columns):
+            out[name] = pinball_loss(truth, out[columns].to_numpy(float)) / target
     return out
 
 
@@ -105,29 +105,30 @@ def skill(scored: pd.DataFrame) -> float:
     return 1 - float(scored["loss"].sum()) / base if base > 0 else float("nan")
 
 
-def oracle_skill(scored: pd.DataFrame) -> float:
-    """The oracle's skill over the rows it forecast (NaN without an oracle)."""
-    if "oracle_loss" not in scored.columns:
+def oracle_skill(scored: pd.DataFrame, loss: str = "oracle_loss") -> float:
+    """An oracle's skill (``loss``: its loss column) over the rows it forecast (NaN without)."""
+    if loss not in scored.columns:
         return float("nan")
-    part = scored.loc[scored["oracle_loss"].notna()]
+    part = scored.loc[scored[loss].notna()]
     base = float(part["base_loss"].sum())
-    return 1 - float(part["oracle_loss"].sum()) / base if base > 0 else float("nan")
+    return 1 - float(part[loss].sum()) / base if base > 0 else float("nan")
 
 
 def kpi_diagnostics(scored: pd.DataFrame) -> pd.DataFrame:
-    """Per KPI of ``scored``: skill, the oracle's skill, headroom and share of the baseline loss.
+    """Per KPI of ``scored``: skill, the oracles' skill, headroom and share of the baseline loss.
 
     ``base_share`` is the KPI's share of the rows' summed baseline loss: how much the KPI weighs
     in the pooled skill (losses are over the target, so a KPI far above its target weighs more).
-    ``headroom`` is the oracle's skill minus the model's. Rows in ``scored``'s KPI order.
+    ``headroom`` is the oracle's skill minus the model's; ``blind_skill`` the rate-blind
+    oracle's (it knows the process but the rates and shares). Rows in ``scored``'s KPI order.
     """
     total = float(scored["base_loss"].sum())
     out = []
     for kpi, part in scored.groupby("kpi", sort=False):
         model, best = skill(part), oracle_skill(part)
         share = float(part["base_loss"].sum()) / total if total > 0 else float("nan")
-        out.append((kpi, model, best, best - model, share))
-    columns = ["kpi", "skill", "oracle_skill", "headroom", "base_share"]
+        out.append((kpi, model, best, best - model, share, oracle_skill(part, "blind_loss")))
+    columns = ["kpi", "skill", "oracle_skill", "headroom", "base_share", "blind_skill"]
     return pd.DataFrame(out, columns=columns).set_index("kpi")
 
 

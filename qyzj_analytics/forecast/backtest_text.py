@@ -141,40 +141,33 @@ def format_backtest(result: BacktestResult, contract: Contract | None = None) ->
 
 
 def format_headroom(result: BacktestResult, names: dict[str, str]) -> list[str]:
-    """The oracle table (``--oracle``): per count KPI and quarter, the model's skill, the
-    oracle's, their gap and the KPI's share of the baseline loss; empty without the oracle."""
+    """The oracle table (``--oracle``): per count KPI and quarter, the model's skill, the two
+    oracles' and the KPI's share of the baseline loss; empty without the oracles."""
     if np.isnan(result.oracle_skill):
         return []
     qs = result.quarters
-    head = ["指标", *(f"{m}Q{r.quarter}" for m in ("技巧分", "上限", "损失占比") for r in qs)]
-    rows = []
-    for k in COUNT_KPIS:
-        if k not in result.per_kpi:
-            continue
-
-        def cell(r: object, m: str, k: str = k) -> str:
-            return _pct(r.per_kpi.get(k, {}).get(m, float("nan")))  # type: ignore[attr-defined]
-
-        rows.append(
-            [
-                names.get(k, k),
-                *(cell(r, "skill") for r in qs),
-                *(cell(r, "oracle_skill") for r in qs),
-                *(cell(r, "base_share") for r in qs),
-            ]
-        )
-    rows.append(
+    measures = {"skill": "技巧分", "blind_skill": "盲上限", "oracle_skill": "上限"}
+    head = ["指标", *(f"{m}Q{r.quarter}" for m in [*measures.values(), "损失占比"] for r in qs)]
+    rows = [
         [
-            "合计",
-            *(_pct(r.skill) for r in qs),
-            *(_pct(r.oracle_skill) for r in qs),
-            *("100%" for _ in qs),
+            names.get(k, k),
+            *(
+                _pct(r.per_kpi.get(k, {}).get(m, float("nan")))
+                for m in [*measures, "base_share"]
+                for r in qs
+            ),
         ]
+        for k in COUNT_KPIS
+        if k in result.per_kpi
+    ]
+    rows.append(
+        ["合计", *(_pct(getattr(r, m)) for m in measures for r in qs), *("100%" for _ in qs)]
     )
     return [
         "",
-        f"对照上限（知道每年真实过程的预测，技巧分合计 {result.oracle_skill:.1%}，"
-        f"模型 {result.skill:.1%}）：上限 − 技巧分 = 模型还可改进的空间；"
-        "损失占比 = 该指标在基准损失合计中的份额（按目标值折算，决定它在合计技巧分中的权重）",
+        f"对照：上限 = 知道每年真实过程的预测（合计 {result.oracle_skill:.1%}）；盲上限 = 只不知道"
+        f"各速率与占比、须从已有数据估计的预测（{result.blind_skill:.1%}）；模型 {result.skill:.1%}。"
+        "盲上限 − 技巧分 ≈ 模型还可改进的空间；损失占比 = 该指标在基准损失合计中的份额"
+        "（按目标值折算，决定它在合计技巧分中的权重）",
         *render_table(head, rows, [False, *[True] * (len(head) - 1)]),
     ]
