@@ -28,7 +28,10 @@ from qyzj_analytics.forecast.backtest_text import backtest_to_dict, format_backt
 from qyzj_analytics.forecast.backtest_years import (
     HOLIDAY_DIP,
     RATE_RANGE,
+    SAMPLE_HYBRID_SHARE,
+    SAMPLE_ONLINE_POLICY_SHARE,
     SAMPLE_PER_YEAR,
+    SAMPLE_TAG_EVENTS,
     StreamProcess,
     draw_process,
     holiday_weights,
@@ -184,6 +187,22 @@ def test_family_varies_around_the_sample() -> None:
         assert RATE_RANGE[0] <= ratio <= RATE_RANGE[1]
         assert 0.1 <= process.offline.month_sigma <= 0.3
         assert 0.0 <= process.online.day_dispersion <= 0.5
+        # every stream's rate within ±50 % of the sample's, the shares' products too: tags,
+        # online policy sessions (not a share drawn around the sample's times the online rate)
+        rates = {
+            "policy_online": process.online.per_year
+            * process.online_policy_share
+            / (SAMPLE_PER_YEAR["online"] * SAMPLE_ONLINE_POLICY_SHARE),
+            "hybrid": process.offline.per_year
+            * process.hybrid_share
+            / (SAMPLE_PER_YEAR["offline"] * SAMPLE_HYBRID_SHARE),
+            **{
+                tag: process.offline.per_year * process.tag_share[tag] / n
+                for tag, n in SAMPLE_TAG_EVENTS.items()
+            },
+        }
+        for name, ratio in rates.items():
+            assert RATE_RANGE[0] - 1e-9 <= ratio <= RATE_RANGE[1] + 1e-9, name
 
 
 def test_holiday_dips_around_spring_festival() -> None:

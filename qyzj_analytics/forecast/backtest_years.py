@@ -108,7 +108,10 @@ def draw_process(rng: np.random.Generator, contract: Contract) -> YearProcess:
     """Random processes for one year: every rate within ``RATE_RANGE`` times the sample's.
 
     Each tagged stream's rate (联盟, 小微园, 小微你好, 政策) varies on its own, so its share of the
-    offline activities is its rate over theirs. ``contract`` is not read: the family is the
+    offline activities is its rate over theirs; so do the online policy sessions' rate (a share
+    of the online activities) and the hybrids' (a share of the offline ones). Drawing the share
+    itself around the sample's made those rates a product of two levels, 0.25–2.25 times the
+    sample's rather than the issue's ±50 %. ``contract`` is not read: the family is the
     sample's year, whatever the targets.
     """
     del contract  # the family does not depend on the contract's targets
@@ -121,16 +124,25 @@ def draw_process(rng: np.random.Generator, contract: Contract) -> YearProcess:
 
     offline = rate("offline")
     share = {tag: level() * n / offline for tag, n in SAMPLE_TAG_EVENTS.items()}
+    # the streams in the order their random numbers have always been drawn
+    services = draw_stream(rng, rate("services"))
+    offline_stream = draw_stream(rng, offline)
+    online = draw_stream(rng, rate("online"))
+    appeals = draw_stream(rng, rate("appeals"))
+    publications = draw_stream(rng, rate("publications"))
+    hybrid = SAMPLE_HYBRID_SHARE * SAMPLE_PER_YEAR["offline"] * level() / offline
+    park_given_xiaowei = float(np.clip(SAMPLE_PARK_GIVEN_XIAOWEI * level(), 0.0, 1.0))
+    online_policy = SAMPLE_ONLINE_POLICY_SHARE * SAMPLE_PER_YEAR["online"] * level()
     return YearProcess(
-        services=draw_stream(rng, rate("services")),
-        offline=draw_stream(rng, offline),
-        online=draw_stream(rng, rate("online")),
-        appeals=draw_stream(rng, rate("appeals")),
-        publications=draw_stream(rng, rate("publications")),
-        hybrid_share=SAMPLE_HYBRID_SHARE * level(),
+        services=services,
+        offline=offline_stream,
+        online=online,
+        appeals=appeals,
+        publications=publications,
+        hybrid_share=float(np.clip(hybrid, 0.0, 0.95)),
         tag_share={k: float(np.clip(v, 0.005, 0.95)) for k, v in share.items()},
-        park_given_xiaowei=float(np.clip(SAMPLE_PARK_GIVEN_XIAOWEI * level(), 0.0, 1.0)),
-        online_policy_share=float(np.clip(SAMPLE_ONLINE_POLICY_SHARE * level(), 0.0, 0.95)),
+        park_given_xiaowei=park_given_xiaowei,
+        online_policy_share=float(np.clip(online_policy / online.per_year, 0.0, 0.95)),
         unknown_share=float(rng.uniform(0.0, 0.05)),
         appeal_rejected_share=float(rng.uniform(0.0, 0.1)),
         appeal_close_probability=float(rng.uniform(0.85, 1.0)),
