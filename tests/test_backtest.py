@@ -14,7 +14,7 @@ from builders import CONTRACT
 
 from qyzj_analytics.cli import main
 from qyzj_analytics.dates.workdays import workday_calendar
-from qyzj_analytics.forecast.backtest import COVERAGE_GOAL, run_backtest
+from qyzj_analytics.forecast.backtest import COVERAGE_GOAL, ORACLES, run_backtest
 from qyzj_analytics.forecast.backtest_score import (
     COUNT_KPIS,
     baseline_quantiles,
@@ -340,11 +340,11 @@ def test_oracle_year_end_adds_the_rest_to_the_actuals() -> None:
     tables = simulate_tables(rng, process, CONTRACT)
     as_of = dt.date(2025, 6, 30)
     obs = observe(KpiContext(tables, CONTRACT, as_of, Facts()))
-    for blind in (False, True):
-        out = oracle_year_end(process, CONTRACT, as_of, obs, 20_000, rng, blind)
+    for knows in ORACLES:
+        out = oracle_year_end(process, CONTRACT, as_of, obs, 20_000, rng, knows)
         assert set(out) == set(COUNT_KPIS)
         for k, v in out.items():
-            assert v.min() >= obs.actuals[k], (k, blind)
+            assert v.min() >= obs.actuals[k], (k, knows)
         assert (out["livestream_months"] - obs.actuals["livestream_months"]).max() <= 6
         offline = out["offline_events"] - obs.actuals["offline_events"]
         for tag in ("alliance", "park", "xiaowei_nihao"):
@@ -357,8 +357,8 @@ def test_oracle_year_end_adds_the_rest_to_the_actuals() -> None:
     assert rest.mean() == pytest.approx(half, rel=0.15)
     # at period end nothing is left to draw: both oracles are the actuals
     end = observe(KpiContext(tables, CONTRACT, CONTRACT.period_end, Facts()))
-    for blind in (False, True):
-        out = oracle_year_end(process, CONTRACT, CONTRACT.period_end, end, 50, rng, blind)
+    for knows in ORACLES:
+        out = oracle_year_end(process, CONTRACT, CONTRACT.period_end, end, 50, rng, knows)
         assert all((v == end.actuals[k]).all() for k, v in out.items())
 
 
@@ -378,6 +378,10 @@ def test_rate_blind_oracle_estimates_the_rate_from_the_data() -> None:
     noisy = StreamProcess(100.0, month_sigma=0.3, day_dispersion=0.5)
     wide = blind_scale(noisy, start, end, as_of, int(2 * expected), 50_000, rng)
     assert wide.std() > 1.3 * scale.std()
+    # the family's prior (a rate within ±50 % of the sample's) bounds what the data suggest
+    bounded = blind_scale(flat, start, end, as_of, int(2 * expected), 50_000, rng, (0.5, 1.5))
+    assert bounded.max() <= 1.5 and bounded.min() >= 0.5
+    assert 1.3 < bounded.mean() < 1.5
 
 
 def test_oracle_leaves_the_model_figures_alone() -> None:
@@ -391,7 +395,8 @@ def test_oracle_leaves_the_model_figures_alone() -> None:
     assert both.rows.loc[~counts, "oracle_loss"].isna().all()
     kpi = both.quarters[0].per_kpi["offline_events"]
     assert kpi["headroom"] == pytest.approx(kpi["oracle_skill"] - kpi["skill"])
-    assert not np.isnan(both.blind_skill) and "blind_skill" in kpi
+    assert not np.isnan(both.blind_skill) and not np.isnan(both.family_skill)
+    assert {"blind_skill", "family_skill"} <= set(kpi)
     assert "盲上限" in format_backtest(both, CONTRACT)
     assert "盲上限" not in format_backtest(plain, CONTRACT)
     assert backtest_to_dict(both)["oracle_skill_count_kpis"] is not None

@@ -51,6 +51,8 @@ from qyzj_analytics.scoring.score import base_score, score_points
 # Backtest settings (not contract numbers): the per-quarter coverage band of the count KPIs.
 COVERAGE_GOAL = QUARTER_COVERAGE_BAND
 Progress = Callable[[int, int], None]  # (years done, years) after each simulated year
+# the oracles of ``--oracle`` (what they know) and the prefix of their quantile columns
+ORACLES = {"process": "o", "family": "f", "structure": "r"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class QuarterResult:
     score_median_abs_error: float  # base score points
     per_kpi: dict[str, dict[str, float]] = field(default_factory=dict)
     oracle_skill: float = float("nan")  # the oracle's skill (NaN when it did not run)
+    family_skill: float = float("nan")  # the oracle that knows the family, not the year
     blind_skill: float = float("nan")  # the rate-blind oracle's
 
     @property
@@ -95,6 +98,7 @@ class BacktestResult:
     skill: float  # count KPIs, quarters pooled
     bands: list[Band]
     oracle_skill: float = float("nan")  # the oracle's, count KPIs, quarters pooled
+    family_skill: float = float("nan")  # the oracle that knows the family, not the year
     blind_skill: float = float("nan")  # the rate-blind oracle's
 
     @property
@@ -121,9 +125,9 @@ def run_backtest(
         contract: the contract (the bundled one by default).
         quarters: the quarter ends to forecast at.
         progress: called with (years done, years) after each simulated year.
-        oracle: also score the oracles (:mod:`.backtest_oracle`: a forecast that knows each
-            year's process, and one that knows all of it but the rates and shares) with their
-            own random numbers, so the model's figures stay the same.
+        oracle: also score the oracles (:mod:`.backtest_oracle`, ``ORACLES``: forecasts that
+            know each year's process, the family but not the year's levels, or the structure
+            alone) with their own random numbers, so the model's figures stay the same.
     """
     contract = contract or load_contract()
     ids = [k.id for k in contract.kpis if k.id in SIMULATED_KPIS]
@@ -151,36 +155,25 @@ def run_backtest(
             # the forecast's draws (as ``qyzj forecast`` makes them), without paying each draw
             values = simulate_year_end(ctx, draws, int(rng.integers(2**31)), obs).values
             elapsed = (ends[q] - start).days + 1
-            known, blind = {}, {}
-            if oracle:
-                known = oracle_year_end(process, contract, ends[q], obs, draws, oracle_rng)
-                blind = oracle_year_end(process, contract, ends[q], obs, draws, oracle_rng, True)
+            oracles: dict[str, dict[str, np.ndarray]] = {key: {} for key in ORACLES}
+            for knows in ORACLES if oracle else ():
+                oracles[knows] = oracle_year_end(
+                    process, contract, ends[q], obs, draws, oracle_rng, knows
+                )
             for k in ids:
                 cap = months if k == LIVESTREAM_KPI else None
                 base = baseline_quantiles(obs.actuals[k], elapsed, period_days, cap)
                 pit = randomized_pit(values[k], truth[k], rng)
-                best = quantiles(known[k]) if k in known else [np.nan] * 3
-                guess = quantiles(blind[k]) if k in blind else [np.nan] * 3
-                records.append(
-                    (
-                        i,
-                        q,
-                        k,
-                        targets[k],
-                        truth[k],
-                        *quantiles(values[k]),
-                        *base,
-                        pit,
-                        *best,
-                        *guess,
-                    )
-                )
+                best = [quantiles(o[k]) if k in o else [np.nan] * 3 for o in oracles.values()]
+                model = quantiles(values[k])
+                records.append((i, q, k, targets[k], truth[k], *model, *base, pit, *np.ravel(best)))
             p10, p50, p90 = quantiles(base_score(score_points(values, contract)))
             scores.append((q, p10 - 1e-9 <= true_score <= p90 + 1e-9, abs(p50 - true_score)))
         if progress is not None:
             progress(i + 1, years)
     columns = ["year", "quarter", "kpi", "target", "truth", "p10", "p50", "p90"]
-    extra = ["b10", "b50", "b90", "pit", "o10", "o50", "o90", "r10", "r50", "r90"]
+    extra = ["b10", "b50", "b90", "pit"]
+    extra += [f"{ORACLES[o]}{p}" for o in ORACLES for p in (10, 50, 90)]
     rows = score_rows(pd.DataFrame(records, columns=[*columns, *extra]))
     names = {k.id: k.name for k in contract.kpis}
     return summarize_backtest(
@@ -234,6 +227,7 @@ def summarize_backtest(
                     for k, g in mine.groupby("kpi", sort=False)
                 },
                 oracle_skill=oracle_skill(part),
+                family_skill=oracle_skill(part, "family_loss"),
                 blind_skill=oracle_skill(part, "blind_loss"),
             )
         )
@@ -252,6 +246,7 @@ def summarize_backtest(
         skill(counts),
         check_bands(rows, names),
         oracle_skill(counts),
+        oracle_skill(counts, "family_loss"),
         oracle_skill(counts, "blind_loss"),
     )
 
@@ -263,7 +258,9 @@ def _diagnostics(diag: pd.DataFrame, kpi: str) -> dict[str, float]:
     row = diag.loc[kpi]
     out = {"base_share": float(row["base_share"])}
     if not np.isnan(row["oracle_skill"]):
-        out |= {k: float(row[k]) for k in ("oracle_skill", "headroom", "blind_skill")}
+        out |= {
+            k: float(row[k]) for k in ("oracle_skill", "headroom", "family_skill", "blind_skill")
+        }
     return out
 
 

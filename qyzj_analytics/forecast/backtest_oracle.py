@@ -17,11 +17,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from qyzj_analytics.contract.model import Contract
-from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, stream_day_rates
+from qyzj_analytics.forecast.backtest_years import (
+    RATE_RANGE,
+    SAMPLE_HYBRID_SHARE,
+    SAMPLE_ONLINE_POLICY_SHARE,
+    SAMPLE_PER_YEAR,
+    SAMPLE_TAG_EVENTS,
+    StreamProcess,
+    YearProcess,
+    stream_day_rates,
+)
 from qyzj_analytics.forecast.methods import (
     LIVESTREAM_KPI,
     OFFLINE_KPI,
@@ -79,12 +89,14 @@ def blind_scale(
     seen: int,
     draws: int,
     rng: np.random.Generator,
+    bounds: tuple[float, float] = (0.0, math.inf),
 ) -> np.ndarray:
     """The rate-blind oracle's stream rate relative to the true one, per draw.
 
     ``seen`` events so far against the E the true process expected: a Gamma with mean
     (seen + ½)/E (Jeffreys) and the variance of that estimate under the process's own Poisson,
     month and day noise (known to this oracle): m/E + m² (v_month Σ E_month² + v_day Σ E_day²)/E².
+    ``bounds``: a prior uniform between them (the family's range), by rejection.
     """
     days, month, weight = stream_day_rates(stream, start, end)
     past = days <= np.datetime64(as_of, "D")
@@ -96,7 +108,27 @@ def blind_scale(
     noise += stream.day_dispersion * float(np.sum(weight[past] ** 2))
     mean = (seen + 0.5) / expected
     var = mean / expected + mean**2 * noise / expected**2
-    return rng.gamma(mean**2 / var, var / mean, size=draws)
+    out = rng.gamma(mean**2 / var, var / mean, size=draws)
+    lo, hi = bounds
+    for _ in range(20):  # redraw what falls outside the prior's range
+        outside = (out < lo) | (out > hi)
+        if not outside.any():
+            break
+        out[outside] = rng.gamma(mean**2 / var, var / mean, size=int(outside.sum()))
+    return np.clip(out, lo, hi)  # a posterior far outside: its nearest end
+
+
+def _family_levels(process: YearProcess) -> dict[str, float]:
+    """Each rate of ``process`` over the sample's (the family draws it within ``RATE_RANGE``)."""
+    off, on = process.offline.per_year, process.online.per_year
+    levels = {n: getattr(process, n).per_year / SAMPLE_PER_YEAR[n] for n in ("services", "online")}
+    levels["offline"] = off / SAMPLE_PER_YEAR["offline"]
+    levels |= {t: off * process.tag_share[t] / n for t, n in SAMPLE_TAG_EVENTS.items()}
+    hybrids = SAMPLE_PER_YEAR["offline"] * SAMPLE_HYBRID_SHARE
+    levels["hybrid"] = off * process.hybrid_share / hybrids
+    policy = SAMPLE_PER_YEAR["online"] * SAMPLE_ONLINE_POLICY_SHARE
+    levels["online_policy"] = on * process.online_policy_share / policy
+    return levels
 
 
 def _share(k: int, n: int, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -111,22 +143,25 @@ def oracle_year_end(
     observed: Observed,
     draws: int,
     rng: np.random.Generator,
-    blind: bool = False,
+    knows: str = "process",
 ) -> dict[str, np.ndarray]:
     """Year-end values of the count KPIs per draw: the actuals at ``as_of`` plus the rest.
 
     The rest is drawn from ``process`` as :func:`.backtest_years.simulate_tables` writes a year:
     offline events (some hybrid) tagged independently (小微园 depending on 小微你好), online-only
     events some of which are policy sessions, livestream months from online + hybrid events.
-    ``blind``: the rate-blind oracle, which knows everything but the levels — each stream's rate
-    and each share are drawn from what ``observed`` shows (:func:`blind_scale`, Jeffreys Beta
-    shares; 小微园 then tagged on its own share, which leaves every KPI's distribution as is).
+    ``knows``: ``"process"``, the whole process; ``"family"``, everything but the year's levels,
+    which it estimates from ``observed`` with the family's prior (each rate uniform within
+    ``RATE_RANGE`` of the sample's; shares are ratios of rates); ``"structure"``, the same with
+    flat priors (Jeffreys: rates :func:`blind_scale`, shares Beta). Blind, 小微园 is tagged on
+    its own share, which leaves every KPI's distribution as it is.
     """
     start, end = contract.period_start, contract.period_end
     share: dict[str, float | np.ndarray] = dict(process.tag_share)
     hybrid: float | np.ndarray = process.hybrid_share
     online_policy: float | np.ndarray = process.online_policy_share
     scale: dict[str, np.ndarray | None] = dict.fromkeys(("offline", "online", "services"))
+    blind = knows != "process"
     if blind:
         acts = observed.activities
         kind = acts["format_kind"].to_numpy(str)
@@ -134,15 +169,37 @@ def oracle_year_end(
         only = kind == "online"
         seen = {"offline": int(off.sum()), "online": int(only.sum())}
         seen["services"] = len(observed.services)
-        for name in scale:
-            stream = getattr(process, name)
-            scale[name] = blind_scale(stream, start, end, as_of, seen[name], draws, rng)
-        for tag in share:
-            k = int((acts[f"tag_{tag}"].to_numpy(bool) & off).sum())
-            share[tag] = _share(k, seen["offline"], draws, rng)
-        hybrid = _share(int((kind == "hybrid").sum()), seen["offline"], draws, rng)
-        policy = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & only).sum())
-        online_policy = _share(policy, seen["online"], draws, rng)
+        seen |= {t: int((acts[f"tag_{t}"].to_numpy(bool) & off).sum()) for t in share}
+        seen["hybrid"] = int((kind == "hybrid").sum())
+        seen["online_policy"] = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & only).sum())
+        if knows == "family":
+            levels = _family_levels(process)
+
+            def rate(name: str, stream: StreamProcess) -> np.ndarray:
+                bounds = (RATE_RANGE[0] / levels[name], RATE_RANGE[1] / levels[name])
+                return blind_scale(stream, start, end, as_of, seen[name], draws, rng, bounds)
+
+            for name in scale:
+                scale[name] = rate(name, getattr(process, name))
+
+            def part(name: str, stream: StreamProcess, true: float, parent: str) -> np.ndarray:
+                own = rate(name, replace(stream, per_year=stream.per_year * true))
+                return np.clip(true * own / scale[parent], 0.0, 0.95)
+
+            for tag in share:
+                share[tag] = part(tag, process.offline, process.tag_share[tag], "offline")
+            hybrid = part("hybrid", process.offline, process.hybrid_share, "offline")
+            online_policy = part(
+                "online_policy", process.online, process.online_policy_share, "online"
+            )
+        else:
+            for name in scale:
+                stream = getattr(process, name)
+                scale[name] = blind_scale(stream, start, end, as_of, seen[name], draws, rng)
+            for tag in share:
+                share[tag] = _share(seen[tag], seen["offline"], draws, rng)
+            hybrid = _share(seen["hybrid"], seen["offline"], draws, rng)
+            online_policy = _share(seen["online_policy"], seen["online"], draws, rng)
 
     def rest(name: str) -> np.ndarray:
         stream = getattr(process, name)

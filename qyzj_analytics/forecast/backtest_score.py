@@ -81,8 +81,8 @@ def pinball_loss(truth: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 def score_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Per row: inside P10–P90, and the model's and the baseline's pinball loss over the target.
 
-    With the oracles' quantiles (``o10``/``o50``/``o90``, rate-blind ``r10``/``r50``/``r90``; NaN
-    where they did not run) also their losses (``oracle_loss``, ``blind_loss``; NaN there).
+    With the oracles' quantiles (``o10``/``o50``/``o90``; family ``f…``, rate-blind ``r…``; NaN
+    where they did not run) also their losses (``oracle_loss``, ``family_loss``, ``blind_loss``).
     """
     out = rows.copy()
     truth = out["truth"].to_numpy(float)
@@ -92,7 +92,7 @@ def score_rows(rows: pd.DataFrame) -> pd.DataFrame:
     out["hit"] = (model[:, 0] - 1e-9 <= truth) & (truth <= model[:, 2] + 1e-9)
     out["loss"] = pinball_loss(truth, model) / target
     out["base_loss"] = pinball_loss(truth, base) / target
-    for prefix, name in (("o", "oracle_loss"), ("r", "blind_loss")):
+    for prefix, name in (("o", "oracle_loss"), ("f", "family_loss"), ("r", "blind_loss")):
         columns = [f"{prefix}10", f"{prefix}50", f"{prefix}90"]
         if set(columns) <= set(out.columns):
             out[name] = pinball_loss(truth, out[columns].to_numpy(float)) / target
@@ -119,16 +119,18 @@ def kpi_diagnostics(scored: pd.DataFrame) -> pd.DataFrame:
 
     ``base_share`` is the KPI's share of the rows' summed baseline loss: how much the KPI weighs
     in the pooled skill (losses are over the target, so a KPI far above its target weighs more).
-    ``headroom`` is the oracle's skill minus the model's; ``blind_skill`` the rate-blind
-    oracle's (it knows the process but the rates and shares). Rows in ``scored``'s KPI order.
+    ``headroom`` is the oracle's skill minus the model's; ``family_skill`` and ``blind_skill``
+    the oracles that know the family or the structure, not the year's levels. Rows in order.
     """
     total = float(scored["base_loss"].sum())
     out = []
     for kpi, part in scored.groupby("kpi", sort=False):
         model, best = skill(part), oracle_skill(part)
         share = float(part["base_loss"].sum()) / total if total > 0 else float("nan")
-        out.append((kpi, model, best, best - model, share, oracle_skill(part, "blind_loss")))
-    columns = ["kpi", "skill", "oracle_skill", "headroom", "base_share", "blind_skill"]
+        others = [oracle_skill(part, f"{o}_loss") for o in ("family", "blind")]
+        out.append((kpi, model, best, best - model, share, *others))
+    columns = ["kpi", "skill", "oracle_skill", "headroom", "base_share"]
+    columns += ["family_skill", "blind_skill"]
     return pd.DataFrame(out, columns=columns).set_index("kpi")
 
 

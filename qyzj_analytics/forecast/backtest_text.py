@@ -141,12 +141,17 @@ def format_backtest(result: BacktestResult, contract: Contract | None = None) ->
 
 
 def format_headroom(result: BacktestResult, names: dict[str, str]) -> list[str]:
-    """The oracle table (``--oracle``): per count KPI and quarter, the model's skill, the two
+    """The oracle table (``--oracle``): per count KPI and quarter, the model's skill, the three
     oracles' and the KPI's share of the baseline loss; empty without the oracles."""
     if np.isnan(result.oracle_skill):
         return []
     qs = result.quarters
-    measures = {"skill": "技巧分", "blind_skill": "盲上限", "oracle_skill": "上限"}
+    measures = {
+        "skill": "技巧分",
+        "blind_skill": "盲上限",
+        "family_skill": "族上限",
+        "oracle_skill": "上限",
+    }
     head = ["指标", *(f"{m}Q{r.quarter}" for m in [*measures.values(), "损失占比"] for r in qs)]
     rows = [
         [
@@ -165,9 +170,9 @@ def format_headroom(result: BacktestResult, names: dict[str, str]) -> list[str]:
     )
     return [
         "",
-        f"对照：上限 = 知道每年真实过程的预测（合计 {result.oracle_skill:.1%}）；盲上限 = 只不知道"
-        f"各速率与占比、须从已有数据估计的预测（{result.blind_skill:.1%}）；模型 {result.skill:.1%}。"
-        "盲上限 − 技巧分 ≈ 模型还可改进的空间；损失占比 = 该指标在基准损失合计中的份额"
-        "（按目标值折算，决定它在合计技巧分中的权重）",
+        f"对照：上限 = 知道每年真实过程的预测（合计 {result.oracle_skill:.1%}）；族上限 = 知道模拟"
+        f"族（各速率在示例 ±50% 内）但不知道当年速率、从已有数据估计（{result.family_skill:.1%}）；"
+        f"盲上限 = 同上但不知道速率范围（{result.blind_skill:.1%}）；模型 {result.skill:.1%}。"
+        "损失占比 = 该指标在基准损失合计中的份额（按目标值折算，决定它在合计技巧分中的权重）",
         *render_table(head, rows, [False, *[True] * (len(head) - 1)]),
     ]
