@@ -399,7 +399,9 @@ def test_oracle_leaves_the_model_figures_alone() -> None:
     assert {"blind_skill", "family_skill"} <= set(kpi)
     assert "盲上限" in format_backtest(both, CONTRACT)
     assert "盲上限" not in format_backtest(plain, CONTRACT)
-    assert backtest_to_dict(both)["oracle_skill_count_kpis"] is not None
+    out = backtest_to_dict(both)
+    assert out["oracle_skill_count_kpis"] is not None
+    assert out["quarters"]["Q1"]["family_oracle_skill"] is not None
 
 
 def test_kpi_diagnostics_by_hand() -> None:

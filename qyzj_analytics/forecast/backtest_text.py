@@ -25,6 +25,8 @@ def backtest_to_dict(result: BacktestResult) -> dict:
         "count_kpis": list(COUNT_KPIS),
         "skill_count_kpis": num(result.skill),
         "oracle_skill_count_kpis": num(result.oracle_skill),
+        "family_oracle_skill_count_kpis": num(result.family_skill),
+        "blind_oracle_skill_count_kpis": num(result.blind_skill),
         "bands_met": result.bands_met,
         "bands": [
             {
@@ -44,6 +46,8 @@ def backtest_to_dict(result: BacktestResult) -> dict:
                 "within_goal": r.within_goal,
                 "skill": num(r.skill),
                 "oracle_skill": num(r.oracle_skill),
+                "family_oracle_skill": num(r.family_skill),
+                "blind_oracle_skill": num(r.blind_skill),
                 "coverage_randomized_pit": num(r.pit_coverage),
                 "median_abs_error_p50_share_of_target": num(r.median_abs_error),
                 "score_coverage_p10_p90": num(r.score_coverage),
