@@ -1,16 +1,20 @@
-"""The backtest's oracle: a forecast that knows each simulated year's true process.
+"""The backtest's oracles: forecasts that know more of each simulated year than any model can.
 
-A diagnostic, not a forecast anyone can run: it draws the rest of the year from the very process
-:mod:`.backtest_years` used to make it (rates, month σ, day dispersion, holiday dips, tag shares),
-so its only uncertainty is what no model can know — the remaining months' factors, the days'
-shocks and the Poisson noise. Its skill is the ceiling a model of the family could reach; the
-gap between it and the model's (per KPI and quarter) is where the model loses.
+Diagnostics, not forecasts anyone can run (``qyzj backtest --oracle``). The oracle draws the rest
+of the year from the very process :mod:`.backtest_years` used to make it (rates, month σ, day
+dispersion, holiday dips, tag shares), so its only uncertainty is what nobody can know — the
+remaining months' factors, the days' shocks and the Poisson noise: its skill is the ceiling. The
+family oracle knows the same but the year's levels, which it estimates from the data so far with
+the family's prior (every rate within ±50 % of the sample's): about the best a forecaster that
+does not know the year can do. The rate-blind oracle does that with flat priors. The gaps
+between them and the model (per KPI and quarter) say where the model loses, and why.
 
 Exact for a forecast at a month end (the quarter ends of the backtest): the remaining months are
 whole, so their factors are independent of the data seen. Two approximations, both tiny: a
 month's sum of day shocks is one Gamma with its exact mean and variance, and a non-小微你好
 event is tagged 小微园 with the expected share rather than the one the year's realised 小微你好
-events imply.
+events imply. The blind oracles' posteriors are moment-matched Gammas (the Poisson, month and
+day noise of the estimate, known to them), not exact.
 """
 
 from __future__ import annotations
