@@ -272,8 +272,11 @@ def _read_csv_fast(
     header, match, h = [str(c or "") for c in found.cells], found.match, found.start
     width = len(header)
     names = column_names(width)
-    quoted = data.find(b'"', start) >= 0
-    every_column = early.table_for(data, start, delimiter, width, quoted) if early else None
+    body = early.body_for(data, start, delimiter, width) if early is not None else None
+    if body is None:
+        every_column, quoted = None, data.find(b'"', start) >= 0
+    else:
+        every_column, quoted = body
 
     # the canonical columns are read as bytes: they are dictionary-encoded next, and only
     # their distinct values are then checked to be UTF-8 (:func:`encode_categorical`), not

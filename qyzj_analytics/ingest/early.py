@@ -109,13 +109,12 @@ def _looks_like_header(record: Sequence[str]) -> bool:
 
 class EarlyRead:
     """The body of one CSV export, being read on a thread from the byte its header probably
-    ends at (see the module); :meth:`table_for` hands it over when the guess was right."""
+    ends at (see the module); :meth:`body_for` hands it over when the guess was right."""
 
-    def __init__(
-        self, path: Path, data: Data, start: int, delimiter: str, width: int, quoted: bool
-    ) -> None:
+    def __init__(self, path: Path, data: Data, start: int, delimiter: str, width: int) -> None:
         self.path, self.data, self.start = path, data, start
-        self.delimiter, self.width, self.quoted = delimiter, width, quoted
+        self.delimiter, self.width = delimiter, width
+        self.quoted = False  # a '"' below the header (set on the thread, before the read)
         self._table: pa.Table | None = None
         self.taken = False  # the table was handed over (the header ends where guessed)
         self._thread = threading.Thread(target=self._read, name="qyzj-early-read", daemon=True)
@@ -124,6 +123,7 @@ class EarlyRead:
     def _read(self) -> None:
         names = column_names(self.width)
         try:
+            self.quoted = self.data.find(b'"', self.start) >= 0
             self._table = read_body(
                 self.data,
                 self.start,
@@ -135,22 +135,22 @@ class EarlyRead:
         except Exception:
             self._table = None
 
-    def table_for(
-        self, data: Data, start: int, delimiter: str, width: int, quoted: bool
-    ) -> pa.Table | None:
-        """Every column of the body as bytes, when this is the read of ``data[start:]`` with
-        these options (waits for it); else, or when the early read failed, None."""
-        if data is not self.data or (start, delimiter, width, quoted) != (
+    def body_for(
+        self, data: Data, start: int, delimiter: str, width: int
+    ) -> tuple[pa.Table | None, bool] | None:
+        """When this is the read of ``data[start:]`` with this delimiter and width (waits for
+        it): every column of the body as bytes (None if the early read failed) and whether a
+        quote follows ``start`` (the reader's ``newlines_in_values``); else None."""
+        if data is not self.data or (start, delimiter, width) != (
             self.start,
             self.delimiter,
             self.width,
-            self.quoted,
         ):
             return None
         self._thread.join()
         table, self._table = self._table, None  # handed over once
         self.taken = table is not None
-        return table
+        return table, self.quoted
 
     def finish(self) -> None:
         """Wait for the read to end and drop its table (not taken: the guess was wrong)."""
@@ -194,5 +194,4 @@ def _start(path: Path) -> EarlyRead | None:
     if stop is None:
         return None
     start = skip + len(text[: ends[stop - 1]].encode("utf-8"))
-    quoted = data.find(b'"', start) >= 0
-    return EarlyRead(path, data, start, delimiter, len(records[stop - 1]), quoted)
+    return EarlyRead(path, data, start, delimiter, len(records[stop - 1]))

@@ -17,12 +17,10 @@ from qyzj_analytics.ingest.delimited import read_csv_export
 from qyzj_analytics.ingest.discover import COLUMNS_NAMES, classify_file, walk_raw_dir
 from qyzj_analytics.ingest.early import MAP_BYTES, EarlyRead, load_bytes
 from qyzj_analytics.ingest.headers import read_grid
-from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
 from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.sniff import sniff_format
 from qyzj_analytics.ingest.workers import hash_later
-from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
 
 _MAP_BYTES = MAP_BYTES  # files this large are memory-mapped, not read
 
@@ -142,6 +140,9 @@ def _read_tables(
         DataError: the file cannot be read as the format its content shows.
     """
     kind = sniff_format(data)
+    if kind != "text":  # (imported here: a folder of CSV files never needs them)
+        from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
+        from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
     if kind in ("xlsx", "xls"):
         return read_workbook(path, name, aliases, kind)
     if kind == "html":
