@@ -14,7 +14,7 @@ from conftest import ACTIVITY_HEADER, TITLE, activity_rows, write_csv
 
 from qyzj_analytics.cli import main
 from qyzj_analytics.ingest import early as qearly
-from qyzj_analytics.ingest.early import guess_header_stop, start_early_read
+from qyzj_analytics.ingest.early import guess_header_stop, guess_match, start_early_read
 from qyzj_analytics.ingest.raw import RawExports
 from qyzj_analytics.ingest.read import read_raw_dir
 
@@ -81,8 +81,10 @@ CASES: dict[str, tuple[Rows, bool]] = {  # rows, read early (the header ends whe
     "line break": ([ACTIVITY_HEADER, *BODY, [6, "换\n行", "2025-03-10", "", ""]], True),
     "ragged": ([ACTIVITY_HEADER, *BODY, [6, "多", "2025-03-10", "", "", "余"]], True),
     "alternate": ([[*ACTIVITY_HEADER, "活动主题"], *[[*r, "x"] for r in BODY]], True),
-    # a data row without any digit joins the guessed header: guessed wrong, read as before
-    "digitless row": ([ACTIVITY_HEADER, ["", "无日期", "", "线下", ""], *BODY], False),
+    "no table": ([["编号", "名称", "日期"], [1, "a", "2025-03-01"]], False),
+    # the header repeated on the next line (pages of an export run together): the guess takes
+    # both lines as the header, the reader the first only: guessed wrong, read as before
+    "repeated header": ([ACTIVITY_HEADER, ACTIVITY_HEADER, *BODY], False),
 }
 
 
@@ -90,8 +92,28 @@ CASES: dict[str, tuple[Rows, bool]] = {  # rows, read early (the header ends whe
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 def test_an_early_read_gives_the_same_table(raw_dir: Path, case: str, encoding: str) -> None:
-    rows, taken = CASES[case]
+    rows, used = CASES[case]
     write_csv(raw_dir / "活动.csv", rows, encoding=encoding)
+    early = start_early_read(raw_dir)
+    if case == "no table":  # no table's header: nothing read early (the reader refuses it)
+        assert early is None
+        assert read_raw_dir(raw_dir).errors
+        return
+    assert early is not None
+    try:
+        with_early = read_raw_dir(raw_dir, early)
+    finally:
+        early.finish()
+    _same(with_early, read_raw_dir(raw_dir))
+    assert early.used == (used and case != "ragged")  # a ragged body fails the early read too
+
+
+@pytest.mark.usefixtures("small_map")
+def test_a_header_mapped_in_columns_yaml_is_read_as_before(raw_dir: Path) -> None:
+    """名目 is a second title column only through columns.yaml, which the early read does not
+    see: its column is missing from the early table, so the reader reads the body itself."""
+    (raw_dir / "columns.yaml").write_text("activities:\n  title: [名目]\n", encoding="utf-8")
+    write_csv(raw_dir / "活动.csv", [[*ACTIVITY_HEADER, "名目"], *[[*r, "讲座"] for r in BODY]])
     early = start_early_read(raw_dir)
     assert early is not None
     try:
@@ -99,7 +121,21 @@ def test_an_early_read_gives_the_same_table(raw_dir: Path, case: str, encoding: 
     finally:
         early.finish()
     _same(with_early, read_raw_dir(raw_dir))
-    assert early.taken == (taken and case != "ragged")  # a ragged body fails the early read too
+    assert with_early.tables[0].alternates["title"][0][0] == "名目"
+    assert not early.used
+
+
+@pytest.mark.parametrize(
+    ("record", "table"),
+    [
+        (["序号", "企业名称", "统一社会信用代码", "服务日期", "服务类型", "是否规上"], "services"),
+        ([" 活动 名称", "“活动时间”", "活动形式", "参与企业数（家）"], "activities"),
+        (["活动名称", "备注"], None),  # a required header missing
+    ],
+)
+def test_guess_match(record: list[str], table: str | None) -> None:
+    found = guess_match(record)
+    assert (found.table if found else None) == table
 
 
 @pytest.mark.usefixtures("small_map")

@@ -30,7 +30,7 @@ from qyzj_analytics.ingest.csvhead import (
     sniff_delimiter,
     split_lines,
 )
-from qyzj_analytics.ingest.early import EarlyRead, column_names, read_body
+from qyzj_analytics.ingest.early import EarlyRead, body_columns, column_names, read_body
 from qyzj_analytics.ingest.flags import flag_rows
 from qyzj_analytics.ingest.headers import (
     Header,
@@ -262,8 +262,9 @@ def _read_csv_fast(
 
     A blank line becomes a row of empty cells, as in the csv module.
     ``found`` is the header (its cells, match and lines) above ``data[start:]``. When ``early``
-    is this very read, started before pandas was imported (every column as bytes), its table
-    is used: the columns read as text here are checked to be UTF-8 as the reader would.
+    is this very read, started before pandas was imported, its columns (and their dictionary
+    encodings) are used when it has them, cast to the types wanted here (bytes read as text
+    are checked to be UTF-8, as the reader would).
 
     Raises:
         pyarrow.ArrowInvalid: ragged rows (including lines of only spaces), invalid UTF-8, or
@@ -273,37 +274,36 @@ def _read_csv_fast(
     width = len(header)
     names = column_names(width)
     body = early.body_for(data, start, delimiter, width) if early is not None else None
-    if body is None:
-        every_column, quoted = None, data.find(b'"', start) >= 0
-    else:
-        every_column, quoted = body
-
-    # the canonical columns are read as bytes: they are dictionary-encoded next, and only
-    # their distinct values are then checked to be UTF-8 (:func:`encode_categorical`), not
-    # every row's (the other columns are read, and checked, as text)
-    extra = [pos for positions in match.alternates.values() for pos in positions]
-    as_bytes = set(match.columns.values()) - {*extra}
-    types = {n: pa.binary() if i in as_bytes else pa.string() for i, n in enumerate(names)}
+    quoted = body.quoted if body is not None else data.find(b'"', start) >= 0
+    ready = body.table if body is not None else None
+    types, first = body_columns(match, width)  # (canonical columns as bytes: see there)
+    pre_encoded: dict[str, pa.ChunkedArray] = {}  # early dictionary encodings of columns used
 
     def read(columns: list[int]) -> pa.Table:
         include = [names[i] for i in columns]
-        if every_column is None:
+        if body is None or ready is None or not set(include) <= set(ready.column_names):
             return read_body(data, start, delimiter, quoted, types, include)
-        return pa.table({n: every_column.column(n).cast(types[n]) for n in include})
+        body.used = True
+        for n in include:  # (an early encoding is of the bytes: valid where bytes are wanted)
+            if n in body.encoded and types[n] == pa.binary():
+                pre_encoded[n] = body.encoded[n]
+        return pa.table({n: ready.column(n).cast(types[n]) for n in include})
 
     def text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         """A column as text (bytes checked to be UTF-8: raises ArrowInvalid otherwise)."""
         return column.cast(pa.string()) if column.type == pa.binary() else column
 
     # first the canonical columns and the first one, which decides blank and summary rows ...
-    table = read(sorted({0, *match.columns.values(), *extra}))
+    table = read(first)
     n = table.num_rows
     if quoted and n != _count_lines(data, start):
         raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
     # the canonical columns are dictionary-encoded on worker threads (arrow releases the GIL)
     # while the row flags are worked out here
     encoded = {
-        col: worker_pool().submit(encode_categorical, table.column(names[pos]))
+        col: worker_pool().submit(
+            encode_categorical, table.column(names[pos]), pre_encoded.get(names[pos])
+        )
         for col, pos in match.columns.items()
     }
     alternates = {  # other columns with an accepted header (rare): coalesced in cleaning

@@ -4,11 +4,14 @@
 needs no pandas and leaves the GIL while it reads. :func:`start_early_read` (called by the cli
 before the heavy imports) finds the first large CSV file of the raw folder, guesses where its
 header ends from the head (standard library only: :mod:`~qyzj_analytics.ingest.csvhead`) and
-starts reading the body below it on a thread, every column as bytes. When
-:mod:`~qyzj_analytics.ingest.delimited` later finds the header ending at the same byte (same
-bytes, delimiter, width and quoting), it takes that table instead of reading the body again:
-the same read (:func:`read_body`), started earlier. Otherwise the early table is dropped and the
-file is read as before, so a wrong guess costs time, never a different result.
+which table that header names (:func:`~qyzj_analytics.ingest.schemas.match_table`, without the
+``columns.yaml`` aliases), and starts reading the body below it on a thread: the columns
+:mod:`~qyzj_analytics.ingest.delimited` reads first, as it reads them (:func:`body_columns`),
+the canonical ones then dictionary-encoded. When the reader later finds the header ending at
+the same byte (same bytes, delimiter and width), it takes what it needs of that body instead of
+reading it again: the same read (:func:`read_body`), started earlier. Otherwise (or when a
+column it needs is missing) it reads as before, so a wrong guess costs time, never a different
+result.
 
 Imports neither pandas nor anything that imports it (a test checks).
 """
@@ -31,6 +34,8 @@ import pyarrow.csv as pacsv
 
 from qyzj_analytics.ingest.csvhead import find_bom, head_bytes, head_records, sniff_delimiter
 from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
+from qyzj_analytics.ingest.headertext import clean_text, header_key
+from qyzj_analytics.ingest.schemas import TABLES, HeaderMatch, match_table
 
 if TYPE_CHECKING:
     from qyzj_analytics.ingest.raw import Data
@@ -88,6 +93,31 @@ def column_names(width: int) -> list[str]:
     return [f"c{i}" for i in range(width)]
 
 
+def body_columns(match: HeaderMatch, width: int) -> tuple[dict[str, pa.DataType], list[int]]:
+    """How a CSV body under a header matching ``match`` is read: the type of each of its
+    ``width`` columns and the positions read first (the first column, which decides blank and
+    summary rows, the canonical columns and the other accepted ones).
+
+    The canonical columns are read as bytes: they are dictionary-encoded next, and only their
+    distinct values are then checked to be UTF-8, not every row's (the other columns are read,
+    and checked, as text).
+    """
+    extra = [pos for positions in match.alternates.values() for pos in positions]
+    as_bytes = set(match.columns.values()) - {*extra}
+    names = column_names(width)
+    types = {n: pa.binary() if i in as_bytes else pa.string() for i, n in enumerate(names)}
+    return types, sorted({0, *match.columns.values(), *extra})
+
+
+def guess_match(record: Sequence[str]) -> HeaderMatch | None:
+    """The table a header ``record`` of text cells names, matched as the reader matches one row
+    (without ``columns.yaml``); None when no table has all its required headers there."""
+    cells = [header_key(clean_text(cell)) for cell in record]
+    matches = [match_table(cells, spec) for spec in TABLES.values()]
+    complete = [m for m in matches if m.complete]
+    return max(complete, key=lambda m: m.score) if complete else None
+
+
 def guess_header_stop(records: Sequence[Sequence[str]]) -> int | None:
     """Where the header of the head ``records`` probably ends (the index of the first data row):
     after the first run of records with two or more filled cells and no digit (a title row has
@@ -107,40 +137,52 @@ def _looks_like_header(record: Sequence[str]) -> bool:
     return len(filled) >= 2 and not any(_DIGIT_RE.search(cell) for cell in filled)
 
 
+class EarlyBody:
+    """What the early read made of a body: its table (the columns of :func:`body_columns`),
+    whether a quote follows the header (the reader's ``newlines_in_values``), and the
+    dictionary encoding of each column read as bytes."""
+
+    def __init__(self) -> None:
+        self.table: pa.Table | None = None  # None: the read failed
+        self.quoted = False
+        self.encoded: dict[str, pa.ChunkedArray] = {}
+        self.used = False  # set by the reader when it took columns of ``table``
+
+
 class EarlyRead:
     """The body of one CSV export, being read on a thread from the byte its header probably
     ends at (see the module); :meth:`body_for` hands it over when the guess was right."""
 
-    def __init__(self, path: Path, data: Data, start: int, delimiter: str, width: int) -> None:
+    def __init__(
+        self, path: Path, data: Data, start: int, delimiter: str, width: int, match: HeaderMatch
+    ) -> None:
         self.path, self.data, self.start = path, data, start
-        self.delimiter, self.width = delimiter, width
-        self.quoted = False  # a '"' below the header (set on the thread, before the read)
-        self._table: pa.Table | None = None
-        self.taken = False  # the table was handed over (the header ends where guessed)
+        self.delimiter, self.width, self.match = delimiter, width, match
+        self._body: EarlyBody | None = EarlyBody()
+        self._handed: EarlyBody | None = None
         self._thread = threading.Thread(target=self._read, name="qyzj-early-read", daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
+        body = self._body
+        if body is None:
+            return
+        types, columns = body_columns(self.match, self.width)
         names = column_names(self.width)
         try:
-            self.quoted = self.data.find(b'"', self.start) >= 0
-            self._table = read_body(
-                self.data,
-                self.start,
-                self.delimiter,
-                self.quoted,
-                dict.fromkeys(names, pa.binary()),
-                names,
-            )
-        except Exception:
-            self._table = None
+            body.quoted = self.data.find(b'"', self.start) >= 0
+            include = [names[i] for i in columns]
+            table = read_body(self.data, self.start, self.delimiter, body.quoted, types, include)
+            for name in table.column_names:
+                if types[name] == pa.binary():
+                    body.encoded[name] = table.column(name).dictionary_encode()
+            body.table = table
+        except Exception:  # a guess: the real read meets the problem again and reports it
+            body.table, body.encoded = None, {}
 
-    def body_for(
-        self, data: Data, start: int, delimiter: str, width: int
-    ) -> tuple[pa.Table | None, bool] | None:
-        """When this is the read of ``data[start:]`` with this delimiter and width (waits for
-        it): every column of the body as bytes (None if the early read failed) and whether a
-        quote follows ``start`` (the reader's ``newlines_in_values``); else None."""
+    def body_for(self, data: Data, start: int, delimiter: str, width: int) -> EarlyBody | None:
+        """The early body when this is the read of ``data[start:]`` with this delimiter and
+        width (waits for it), once; else None."""
         if data is not self.data or (start, delimiter, width) != (
             self.start,
             self.delimiter,
@@ -148,19 +190,25 @@ class EarlyRead:
         ):
             return None
         self._thread.join()
-        table, self._table = self._table, None  # handed over once
-        self.taken = table is not None
-        return table, self.quoted
+        body, self._body = self._body, None  # handed over once
+        self._handed = body
+        return body
+
+    @property
+    def used(self) -> bool:
+        """The reader took columns of the early table (the header ended where guessed)."""
+        return self._handed is not None and self._handed.used
 
     def finish(self) -> None:
         """Wait for the read to end and drop its table (not taken: the guess was wrong)."""
         self._thread.join()
-        self._table = None
+        self._body = None
 
 
 def start_early_read(raw_dir: Path) -> EarlyRead | None:
     """Start reading the first CSV file of ``raw_dir`` (in the order it is read) that is large
-    enough to be memory-mapped, UTF-8 and has a header :func:`guess_header_stop` can place; None
+    enough to be memory-mapped, UTF-8 and has a header :func:`guess_header_stop` can place and
+    :func:`guess_match` recognise; None
     when there is none. Never raises: anything odd is left to the real read, which reports it."""
     try:
         for path, _ in walk_raw_dir(raw_dir).files:
@@ -191,7 +239,8 @@ def _start(path: Path) -> EarlyRead | None:
     except csv.Error:  # the real read reports it
         return None
     stop = guess_header_stop(records)
-    if stop is None:
+    match = guess_match(records[stop - 1]) if stop is not None else None
+    if stop is None or match is None:
         return None
     start = skip + len(text[: ends[stop - 1]].encode("utf-8"))
-    return EarlyRead(path, data, start, delimiter, len(records[stop - 1]))
+    return EarlyRead(path, data, start, delimiter, len(records[stop - 1]), match)
