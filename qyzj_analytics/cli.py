@@ -187,10 +187,11 @@ def run_clean(args: argparse.Namespace) -> int:
     """
     from qyzj_analytics.ingest.early import start_early_read
 
-    early = start_early_read(args.raw)
     paused = gc.isenabled()
     gc.disable()
+    early = None
     try:
+        early = start_early_read(args.raw)
         return _run_clean(args, early)
     finally:
         if early is not None:
