@@ -175,8 +175,14 @@ def test_no_early_read_below_the_mapping_size(raw_dir: Path) -> None:
 
 
 @pytest.mark.usefixtures("small_map")
-def test_qyzj_clean_leaves_no_early_read_running(raw_dir: Path, tmp_path: Path) -> None:
+def test_qyzj_clean_reads_early_and_leaves_no_thread_running(
+    raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[qearly.EarlyRead | None] = []
+    real = qearly.start_early_read
+    monkeypatch.setattr(qearly, "start_early_read", lambda raw: made.append(real(raw)) or made[-1])
     write_csv(raw_dir / "活动.csv", [ACTIVITY_HEADER, *BODY])
     assert main(["clean", "--raw", str(raw_dir), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "activities.parquet").exists()
+    assert len(made) == 1 and made[0] is not None and made[0].used
     assert not [t for t in threading.enumerate() if t.name == "qyzj-early-read"]

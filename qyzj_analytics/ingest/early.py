@@ -206,10 +206,10 @@ class EarlyRead:
 
 
 def start_early_read(raw_dir: Path) -> EarlyRead | None:
-    """Start reading the first CSV file of ``raw_dir`` (in the order it is read) that is large
-    enough to be memory-mapped, UTF-8 and has a header :func:`guess_header_stop` can place and
-    :func:`guess_match` recognise; None
-    when there is none. Never raises: anything odd is left to the real read, which reports it."""
+    """Start reading the first CSV file of ``raw_dir`` (in the order it is read) large enough to
+    be memory-mapped, when it is in UTF-8 and has a header :func:`guess_header_stop` can place
+    and :func:`guess_match` recognise; else None. Never raises for the file: anything odd is left to
+    the real read, which reports it."""
     try:
         for path, _ in walk_raw_dir(raw_dir).files:
             if classify_file(path, raw_dir)[0] != "read" or path.suffix.lower() != ".csv":
