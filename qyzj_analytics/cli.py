@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qyzj_analytics.console import json_text, protect_streams
 from qyzj_analytics.errors import QyzjError, UsageError
@@ -27,6 +27,9 @@ from qyzj_analytics.forecast.settings import (
     DEFAULT_SEED,
 )
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
+
+if TYPE_CHECKING:
+    from qyzj_analytics.ingest.early import EarlyRead
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA, EXIT_NOTEBOOK = 0, 2, 3, 4
 EXIT_BACKTEST_MISSED = 6  # `qyzj backtest --strict`: a band of the backtest was missed
@@ -183,23 +186,32 @@ def run_clean(args: argparse.Namespace) -> int:
     import (≈ 5–7 % of the command's CPU time on a million-row export). The console command
     then ends without the interpreter's teardown (:func:`run`, ``QUICK_EXIT``), so no pass
     walks them at exit either; a caller of :func:`main` gets its collector back as it was.
+
+    Before pandas is imported, the first large CSV export starts being read on arrow's threads
+    (:mod:`~qyzj_analytics.ingest.early`); the thread has ended when this returns.
     """
+    from qyzj_analytics.ingest.early import start_early_read
+
     paused = gc.isenabled()
     gc.disable()
+    early = None
     try:
-        return _run_clean(args)
+        early = start_early_read(args.raw)
+        return _run_clean(args, early)
     finally:
+        if early is not None:
+            early.finish()
         if paused:
             gc.enable()
 
 
-def _run_clean(args: argparse.Namespace) -> int:
+def _run_clean(args: argparse.Namespace, early: EarlyRead | None = None) -> int:
     from qyzj_analytics.ingest.pipeline import prepare
     from qyzj_analytics.ingest.store import write_processed
     from qyzj_analytics.outputs import check_out_dir, writing_to
 
     check_out_dir(args.out, args.raw)
-    prepared = prepare(args.raw, _contract(args))
+    prepared = prepare(args.raw, _contract(args), early)
     with writing_to(args.out, every_error=True):
         written = write_processed(prepared.clean, args.out)
     files = prepared.clean.files

@@ -23,7 +23,12 @@ from qyzj_analytics.console import json_text, protect_streams
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "qyzj_analytics"
 # literals that describe *input* characters to clean or to plant in sample data; never printed
-INPUT_CHARACTER_TABLES = {"ingest/parse.py", "sample/ledgers.py", "sample/truth.py"}
+INPUT_CHARACTER_TABLES = {
+    "ingest/headertext.py",
+    "ingest/parse.py",
+    "sample/ledgers.py",
+    "sample/truth.py",
+}
 EMOJI_TITLE = "😀“小微你好”走进柳市小微园𠀀"
 
 

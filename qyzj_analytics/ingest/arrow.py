@@ -11,7 +11,9 @@ import pandas as pd
 import pyarrow as pa
 
 
-def encode_categorical(column: pa.ChunkedArray) -> pd.Categorical:
+def encode_categorical(
+    column: pa.ChunkedArray, encoded: pa.ChunkedArray | None = None
+) -> pd.Categorical:
     """A string column as a ``Categorical``: parsing then visits each distinct value once.
 
     Reading strings and encoding them afterwards is several times faster than letting the CSV
@@ -19,12 +21,14 @@ def encode_categorical(column: pa.ChunkedArray) -> pd.Categorical:
     the codes as they are.
 
     A column of bytes (``binary``, as the CSV reader may give it) becomes text here: only its
-    distinct values are checked to be UTF-8.
+    distinct values are checked to be UTF-8. ``encoded`` is ``column.dictionary_encode()`` when
+    it was already made (:mod:`~qyzj_analytics.ingest.early`).
 
     Raises:
         pyarrow.ArrowInvalid: a value of a ``binary`` column is not UTF-8.
     """
-    encoded = column.dictionary_encode()
+    if encoded is None:
+        encoded = column.dictionary_encode()
     chunks = encoded.chunks
     dictionary = chunks[0].dictionary if chunks else None
     if dictionary is None or not all(_same_array(c.dictionary, dictionary) for c in chunks):

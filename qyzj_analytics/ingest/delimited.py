@@ -10,10 +10,8 @@ file fails to decode as a whole; its table records which rows were read how (``R
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import itertools
 import re
 from collections.abc import Iterator
 from concurrent.futures import wait
@@ -21,13 +19,20 @@ from concurrent.futures import wait
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.arrow import encode_categorical
+from qyzj_analytics.ingest.csvhead import (
+    HEAD_BYTES,
+    find_bom,
+    head_bytes,
+    head_records,
+    sniff_delimiter,
+    split_lines,
+)
+from qyzj_analytics.ingest.early import EarlyRead, body_columns, column_names, read_body
 from qyzj_analytics.ingest.flags import flag_rows
 from qyzj_analytics.ingest.headers import (
-    HEADER_SEARCH_ROWS,
     Header,
     locate_header,
     map_headers,
@@ -38,13 +43,6 @@ from qyzj_analytics.ingest.raw import Data, MixedRows, RawTable
 from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.workers import worker_pool
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_HEAD_BYTES = 1 << 20  # the header is looked for in the first 15 records of the first MiB
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _MAX_BAD_LINES = 10  # lines in neither encoding a file may have (or 1 %) before it is refused
 _ENCODING_ERROR = "无法识别文件编码（支持 UTF-8、UTF-8 BOM、GBK/GB18030、UTF-16）"
 
@@ -57,22 +55,13 @@ class _NotOneEncoding(Exception):
         self.encoding = encoding
 
 
-def _bom(data: Data) -> tuple[int, str | None]:
-    """Length of the byte-order mark at the start of ``data`` and the encoding it names."""
-    start = bytes(data[:4])
-    for bom, encoding in _BOMS:
-        if start.startswith(bom):
-            return len(bom), encoding
-    return 0, None
-
-
 def decode_csv(data: Data, name: str) -> tuple[str, str]:
     """Text and encoding of CSV bytes: UTF-8 (with or without BOM), GBK/GB18030 or UTF-16 (BOM).
 
     Raises:
         DataError: none of these encodings reads the bytes.
     """
-    skip, encoding = _bom(data)
+    skip, encoding = find_bom(data)
     for candidate in (encoding,) if encoding else ("utf-8", "gb18030"):
         try:
             return str(memoryview(data)[skip:], candidate), candidate
@@ -83,76 +72,48 @@ def decode_csv(data: Data, name: str) -> tuple[str, str]:
 
 def _is_blank(data: Data, skip: int) -> bool:
     """Nothing but whitespace after the byte-order mark (scans no further than needed)."""
-    if re.search(rb"\S", data[skip : skip + _HEAD_BYTES]):
+    if re.search(rb"\S", data[skip : skip + HEAD_BYTES]):
         return False
-    return not data[skip + _HEAD_BYTES :].strip()
+    return not data[skip + HEAD_BYTES :].strip()
 
 
-def _lines(text: str) -> Iterator[str]:
-    """Physical lines of ``text`` with their endings (\\n, \\r\\n or \\r, as the csv module)."""
-    return (m.group() for m in _LINE_RE.finditer(text))
-
-
-def _sniff_delimiter(text: str) -> str:
-    head = "".join(itertools.islice(_lines(text), HEADER_SEARCH_ROWS))
-    counts = {d: head.count(d) for d in (",", "\t", ";")}
-    return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
-
-
-def _head_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
-    """The first 15 CSV records of ``text`` and, for each, how many characters reach its end."""
-    used = 0
-
-    def counting() -> Iterator[str]:
-        nonlocal used
-        for line in _lines(text):
-            used += len(line)
-            yield line
-
-    records: list[list[str]] = []
-    ends: list[int] = []
-    for record in csv.reader(counting(), delimiter=delimiter):
-        records.append(record)
-        ends.append(used)
-        if len(records) == HEADER_SEARCH_ROWS:
-            break
-    return records, ends
-
-
-def read_csv_export(data: Data, name: str, aliases: HeaderAliases = NO_ALIASES) -> RawTable:
+def read_csv_export(
+    data: Data, name: str, aliases: HeaderAliases = NO_ALIASES, early: EarlyRead | None = None
+) -> RawTable:
     """The table of one CSV export: the csv module finds the header, pyarrow reads the body.
 
     Row numbers are those Excel shows (one per CSV record, blank lines included). A body pyarrow
     cannot read record for record (ragged rows, lines of only spaces, line breaks inside cells)
     is read whole by the csv module instead, with the same result. A file not all in one
     encoding (GBK rows in a UTF-8 file, or the reverse) is read line by line: see
-    :func:`_read_mixed`. ``aliases`` adds the headers mapped in ``columns.yaml``.
+    :func:`_read_mixed`. ``aliases`` adds the headers mapped in ``columns.yaml``. ``early`` is
+    the body already being read (:mod:`~qyzj_analytics.ingest.early`), used when it is this read.
 
     Raises:
         DataError: empty file, unknown encoding or unrecognised header.
     """
     try:
-        return _read_csv(data, name, aliases)
+        return _read_csv(data, name, aliases, early)
     except _NotOneEncoding as exc:
         return _read_mixed(data, name, aliases, exc.encoding)
 
 
-def _read_csv(data: Data, name: str, aliases: HeaderAliases) -> RawTable:
+def _read_csv(
+    data: Data, name: str, aliases: HeaderAliases, early: EarlyRead | None = None
+) -> RawTable:
     """:func:`read_csv_export` of a file in one encoding.
 
     Raises:
         _NotOneEncoding: the file does not decode as a whole in the encoding of its head.
     """
     where = Location(name)
-    skip, encoding = _bom(data)
+    skip, encoding = find_bom(data)
     if _is_blank(data, skip):
         raise DataError("文件为空（没有任何内容）", where)
     text: str | None = None  # the whole file, decoded, when it had to be
     head_text = ""
     if encoding in (None, "utf-8"):  # decode the first MiB only, whole lines
-        head = data[skip : skip + _HEAD_BYTES]
-        if len(data) > skip + _HEAD_BYTES:  # (0x0A is never part of a UTF-8/GBK character)
-            head = head[: head.rfind(b"\n") + 1] or head
+        head = head_bytes(data, skip)
         try:
             head_text, encoding = head.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:  # GBK, or a UTF-8 file with GBK lines (may decode as GBK)
@@ -165,9 +126,9 @@ def _read_csv(data: Data, name: str, aliases: HeaderAliases) -> RawTable:
     if encoding not in ("utf-8", "gb18030"):
         text, encoding = decode_csv(data, name)
         head_text = text
-    delimiter = _sniff_delimiter(head_text)
+    delimiter = sniff_delimiter(head_text)
     try:
-        records, ends = _head_records(head_text, delimiter)
+        records, ends = head_records(head_text, delimiter)
     except csv.Error:  # e.g. a quote left open at the end of the first MiB
         records, ends = [], []
     if records:
@@ -175,7 +136,7 @@ def _read_csv(data: Data, name: str, aliases: HeaderAliases) -> RawTable:
         body = _utf8_body(data, skip, head_text[: ends[found.stop - 1]], encoding, text)
         try:
             if body is not None:
-                return _read_csv_fast(body[0], body[1], delimiter, found, name)
+                return _read_csv_fast(body[0], body[1], delimiter, found, name, early)
         except pa.ArrowException:
             pass  # the csv module reads what pyarrow cannot
     if text is None:  # (UTF-8 or GB18030, as the head)
@@ -214,7 +175,7 @@ def _read_mixed(data: Data, name: str, aliases: HeaderAliases, encoding: str) ->
     Raises:
         DataError: too many lines in neither encoding, or as :func:`read_csv_export`.
     """
-    mixed = decode_mixed(data, _bom(data)[0], encoding)
+    mixed = decode_mixed(data, find_bom(data)[0], encoding)
     n_lines = _count_lines(mixed.data, 0)
     if len(mixed.bad_lines) > max(_MAX_BAD_LINES, n_lines // 100):
         first = int(mixed.bad_lines[0]) + 1
@@ -238,13 +199,13 @@ def _rows_of_lines(mixed: MixedText, raw: RawTable, n_lines: int, lines: np.ndar
     if not len(lines) or raw.header_row + len(raw.source_row) == n_lines:
         return lines + 1  # one record per line
     text = mixed.data.decode("utf-8")  # a quoted cell spans lines: count them record by record
-    delimiter = _sniff_delimiter(text[:_HEAD_BYTES])
+    delimiter = sniff_delimiter(text[:HEAD_BYTES])
     line = 0
     firsts: list[int] = []  # the first line of each record
 
     def counting() -> Iterator[str]:
         nonlocal line
-        for physical in _lines(text):
+        for physical in split_lines(text):
             line += 1  # (before the reader asks for the next record)
             yield physical
 
@@ -295,11 +256,15 @@ def _read_csv_fast(
     delimiter: str,
     found: Header,
     name: str,
+    early: EarlyRead | None = None,
 ) -> RawTable:
     """Read the UTF-8 rows in ``data[start:]`` with pyarrow, one row per CSV record.
 
     A blank line becomes a row of empty cells, as in the csv module.
-    ``found`` is the header (its cells, match and lines) above ``data[start:]``.
+    ``found`` is the header (its cells, match and lines) above ``data[start:]``. When ``early``
+    is this very read, started before pandas was imported, its columns (and their dictionary
+    encodings) are used when it has them, cast to the types wanted here (bytes read as text
+    are checked to be UTF-8, as the reader would).
 
     Raises:
         pyarrow.ArrowInvalid: ragged rows (including lines of only spaces), invalid UTF-8, or
@@ -307,43 +272,38 @@ def _read_csv_fast(
     """
     header, match, h = [str(c or "") for c in found.cells], found.match, found.start
     width = len(header)
-    names = [f"c{i}" for i in range(width)]
-    quoted = data.find(b'"', start) >= 0
-
-    # the canonical columns are read as bytes: they are dictionary-encoded next, and only
-    # their distinct values are then checked to be UTF-8 (:func:`encode_categorical`), not
-    # every row's (the other columns are read, and checked, as text)
-    extra = [pos for positions in match.alternates.values() for pos in positions]
-    as_bytes = set(match.columns.values()) - {*extra}
-    types = {n: pa.binary() if i in as_bytes else pa.string() for i, n in enumerate(names)}
+    names = column_names(width)
+    body = early.body_for(data, start, delimiter, width) if early is not None else None
+    quoted = body.quoted if body is not None else data.find(b'"', start) >= 0
+    ready = body.table if body is not None else None
+    types, first = body_columns(match, width)  # (canonical columns as bytes: see there)
+    pre_encoded: dict[str, pa.ChunkedArray] = {}  # early dictionary encodings of columns used
 
     def read(columns: list[int]) -> pa.Table:
-        return pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)[start:]),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                strings_can_be_null=False,
-                include_columns=[names[i] for i in columns],
-            ),
-        )
+        include = [names[i] for i in columns]
+        if body is None or ready is None or not set(include) <= set(ready.column_names):
+            return read_body(data, start, delimiter, quoted, types, include)
+        body.used = True
+        for n in include:  # (an early encoding is of the bytes: valid where bytes are wanted)
+            if n in body.encoded and types[n] == pa.binary():
+                pre_encoded[n] = body.encoded[n]
+        return pa.table({n: ready.column(n).cast(types[n]) for n in include})
 
     def text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         """A column as text (bytes checked to be UTF-8: raises ArrowInvalid otherwise)."""
         return column.cast(pa.string()) if column.type == pa.binary() else column
 
     # first the canonical columns and the first one, which decides blank and summary rows ...
-    table = read(sorted({0, *match.columns.values(), *extra}))
+    table = read(first)
     n = table.num_rows
     if quoted and n != _count_lines(data, start):
         raise pa.ArrowInvalid("a quoted cell holds a line break: rows are not lines")
     # the canonical columns are dictionary-encoded on worker threads (arrow releases the GIL)
     # while the row flags are worked out here
     encoded = {
-        col: worker_pool().submit(encode_categorical, table.column(names[pos]))
+        col: worker_pool().submit(
+            encode_categorical, table.column(names[pos]), pre_encoded.get(names[pos])
+        )
         for col, pos in match.columns.items()
     }
     alternates = {  # other columns with an accepted header (rare): coalesced in cleaning

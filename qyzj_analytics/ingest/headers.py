@@ -19,6 +19,7 @@ import pandas as pd
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.columns import column_snippet
+from qyzj_analytics.ingest.csvhead import HEADER_SEARCH_ROWS
 from qyzj_analytics.ingest.parse import BLANK_CHARS, is_empty, normalize_header, normalize_text
 from qyzj_analytics.ingest.raw import RawTable
 from qyzj_analytics.ingest.schemas import (
@@ -31,7 +32,6 @@ from qyzj_analytics.ingest.schemas import (
     recognize_header,
 )
 
-HEADER_SEARCH_ROWS = 15
 _SUMMARY_RE = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计)\s*(?:[:：(（\s].*)?$")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -21,11 +20,9 @@ import pandas as pd
 
 from qyzj_analytics.errors import ParseError
 from qyzj_analytics.ingest.datetext import read_date_rest
+from qyzj_analytics.ingest.headertext import SPACES_RE as _SPACES_RE
+from qyzj_analytics.ingest.headertext import clean_text, header_key
 
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_QUOTES = "“”\"'「」‘’『』"
-_DROP_RE = re.compile(f"[{re.escape(_ZERO_WIDTH + _QUOTES)}]+")  # removed after NFKC
-_SPACES_RE = re.compile(r"\s+")
 _EMPTY_MARKERS = {"", "-", "--", "—", "——", "/", "无", "n/a", "na", "none", "null", "nan"}
 _YES = {"是", "y", "yes", "√", "✓", "✔", "1", "1.0", "true"}
 BLANK_CHARS = " \t\r\n\u3000\u200b\ufeff"  # a cell of only these is empty (io matches this too)
@@ -57,7 +54,7 @@ def normalize_text(value: Any) -> str | None:
     '小微你好专项'
     """
     if isinstance(value, str):  # the common case first (blank strings come out as None)
-        return _DROP_RE.sub("", unicodedata.normalize("NFKC", value)).strip() or None
+        return clean_text(value)
     if is_empty(value):
         return None
     if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
@@ -66,10 +63,7 @@ def normalize_text(value: Any) -> str | None:
         raw = str(value)
     except ValueError as exc:  # an int too long to print (over 4300 digits)
         raise ParseError("数值过长，无法作为文本读取") from exc
-    return _DROP_RE.sub("", unicodedata.normalize("NFKC", raw)).strip() or None
-
-
-_UNIT_SUFFIX = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
+    return clean_text(raw)
 
 
 def normalize_header(value: Any) -> str:
@@ -78,13 +72,7 @@ def normalize_header(value: Any) -> str:
     >>> normalize_header("参与企业数（家）")
     '参与企业数'
     """
-    text = normalize_text(value) or ""
-    text = _SPACES_RE.sub("", text).strip("*＊")
-    while True:
-        stripped = _UNIT_SUFFIX.sub("", text)
-        if stripped == text or not stripped:
-            return text
-        text = stripped
+    return header_key(normalize_text(value))
 
 
 def key_text(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from qyzj_analytics.errors import DataError
 from qyzj_analytics.fsnames import readable_name
 from qyzj_analytics.ingest.clean import clean_exports
 from qyzj_analytics.ingest.discover import classify_file, walk_raw_dir
+from qyzj_analytics.ingest.early import EarlyRead
 from qyzj_analytics.ingest.facts import Facts, load_facts
 from qyzj_analytics.ingest.processed import CleanResult
 from qyzj_analytics.ingest.quality import summarize_quality
@@ -37,8 +38,10 @@ class Prepared:
         return summarize_quality(self.clean)
 
 
-def prepare(raw_dir: Path, contract: Contract) -> Prepared:
+def prepare(raw_dir: Path, contract: Contract, early: EarlyRead | None = None) -> Prepared:
     """Read, clean and dedupe every export in ``raw_dir`` and load its ``facts.yaml``.
+
+    ``early``: a CSV body already being read (:func:`~qyzj_analytics.ingest.early.start_early_read`).
 
     Raises:
         DataError: any file could not be used (all such problems in one message), the folder
@@ -46,7 +49,7 @@ def prepare(raw_dir: Path, contract: Contract) -> Prepared:
     """
     if not raw_dir.is_dir():
         raise missing_folder_error(raw_dir)
-    exports = read_raw_dir(raw_dir)
+    exports = read_raw_dir(raw_dir, early)
     if exports.errors:
         if len(exports.errors) == 1:
             raise exports.errors[0]

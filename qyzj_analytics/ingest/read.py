@@ -9,45 +9,28 @@ result is a :class:`~qyzj_analytics.ingest.raw.RawExports`; cleaning happens in
 
 from __future__ import annotations
 
-import errno
-import mmap
-import os
-import stat
 from pathlib import Path
 
 from qyzj_analytics.errors import DataError, Location
 from qyzj_analytics.ingest.columns import load_columns
 from qyzj_analytics.ingest.delimited import read_csv_export
 from qyzj_analytics.ingest.discover import COLUMNS_NAMES, classify_file, walk_raw_dir
+from qyzj_analytics.ingest.early import MAP_BYTES, EarlyRead, load_bytes
 from qyzj_analytics.ingest.headers import read_grid
-from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
 from qyzj_analytics.ingest.raw import Data, RawExports, RawFile, RawTable
 from qyzj_analytics.ingest.schemas import NO_ALIASES, HeaderAliases
 from qyzj_analytics.ingest.sniff import sniff_format
 from qyzj_analytics.ingest.workers import hash_later
-from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
 
-_MAP_BYTES = 1 << 24  # files this large are memory-mapped, not read
+_MAP_BYTES = MAP_BYTES  # files this large are memory-mapped, not read
 
 
 def _load(path: Path) -> Data:
-    """The bytes of ``path``: a read-only memory map for large files (no copy), else a read.
-
-    Opened without blocking and checked to be a regular file, so a FIFO swapped in after the
-    folder was listed cannot hang the reader.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "不是普通文件")
-        size = info.st_size
-        if size < max(_MAP_BYTES, 1):  # (an empty file cannot be mapped)
-            return fh.read()
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    """The bytes of ``path`` (:func:`~qyzj_analytics.ingest.early.load_bytes`)."""
+    return load_bytes(path, _MAP_BYTES)
 
 
-def read_raw_dir(raw_dir: Path) -> RawExports:
+def read_raw_dir(raw_dir: Path, early: EarlyRead | None = None) -> RawExports:
     """Read every export in ``raw_dir`` (recursively, in name order).
 
     Excel lock files (``~$*``), hidden files and non-spreadsheets are ignored and listed as notes;
@@ -58,7 +41,9 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
     Files are only read, never written; the SHA-256 of each is computed on a worker thread once
     it is read, while the rest is read and cleaned (:attr:`RawFile.sha256` waits for it).
     ``columns.yaml`` at the top of the folder maps extra headers for every export
-    (:func:`~qyzj_analytics.ingest.columns.load_columns`).
+    (:func:`~qyzj_analytics.ingest.columns.load_columns`). ``early`` is a CSV file's body being
+    read since before pandas was imported (:mod:`~qyzj_analytics.ingest.early`): its file's
+    bytes are used as they are, and its table when the header ends where it was guessed to.
 
     Raises:
         DataError: ``columns.yaml`` is invalid (every export's header depends on it).
@@ -77,8 +62,9 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
         else:
             notes.append(f"{name}: {message}")
     for path, name in walk.files:
+        mine = early if early is not None and early.path == path else None
         try:
-            data = _load(path)
+            data = mine.data if mine is not None else _load(path)
         except OSError as exc:
             record = RawFile(name, 0, "", "error", f"无法读取文件: {exc.strerror or exc}")
             files.append(record)
@@ -86,7 +72,7 @@ def read_raw_dir(raw_dir: Path) -> RawExports:
             continue
         record = RawFile(name, len(data), "", "read")
         files.append(record)
-        _read_one(path, raw_dir, data, record, tables, notes, errors, aliases)
+        _read_one(path, raw_dir, data, record, tables, notes, errors, aliases, mine)
         # hashed once read: reading a CSV keeps both cores busy, cleaning it mostly one
         record.digest = hash_later(data)
         if record.status == "facts":
@@ -120,13 +106,14 @@ def _read_one(
     notes: list[str],
     errors: list[DataError],
     aliases: HeaderAliases,
+    early: EarlyRead | None = None,
 ) -> None:
     """Classify one file and read its tables into ``tables`` (problems into ``errors``)."""
     name = record.path
     record.status, record.note = classify_file(path, raw_dir)
     if record.status == "read":
         try:
-            found, file_notes = _read_tables(path, name, data, aliases)
+            found, file_notes = _read_tables(path, name, data, aliases, early)
         except DataError as exc:
             record.status, record.note = "error", exc.message
             errors.append(exc)
@@ -140,7 +127,11 @@ def _read_one(
 
 
 def _read_tables(
-    path: Path, name: str, data: Data, aliases: HeaderAliases = NO_ALIASES
+    path: Path,
+    name: str,
+    data: Data,
+    aliases: HeaderAliases = NO_ALIASES,
+    early: EarlyRead | None = None,
 ) -> tuple[list[RawTable], list[str]]:
     """The tables of one export, read by what its content is (not its extension), with the
     headers ``columns.yaml`` maps (``aliases``).
@@ -149,6 +140,9 @@ def _read_tables(
         DataError: the file cannot be read as the format its content shows.
     """
     kind = sniff_format(data)
+    if kind != "text":  # (imported here: a folder of CSV files never needs them)
+        from qyzj_analytics.ingest.markup import read_html_tables, read_spreadsheetml
+        from qyzj_analytics.ingest.xlsx import read_sheets, read_workbook
     if kind in ("xlsx", "xls"):
         return read_workbook(path, name, aliases, kind)
     if kind == "html":
@@ -160,7 +154,7 @@ def _read_tables(
     if kind == "spreadsheetml":
         return read_sheets(read_spreadsheetml(data, name), name, aliases=aliases)
     try:
-        return [read_csv_export(data, name, aliases)], []
+        return [read_csv_export(data, name, aliases, early)], []
     except DataError as exc:
         if path.suffix.lower() == ".csv":
             raise

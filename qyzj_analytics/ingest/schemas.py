@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from qyzj_analytics.ingest.parse import normalize_header
-
 Kind = Literal["text", "date", "count", "yesno", "code"]
 
 
@@ -251,6 +249,8 @@ def recognize_header(
     The complete matches (all required headers present) come first, by how many headers they
     match; incomplete ones follow, also by score. ``aliases`` adds the headers of ``columns.yaml``.
     """
+    from qyzj_analytics.ingest.parse import normalize_header  # (importing schemas needs no pandas)
+
     cells = [normalize_header(c) for c in raw_cells]
     matches = [match_table(cells, spec, aliases.for_table(spec.name)) for spec in TABLES.values()]
     return sorted(matches, key=lambda m: (not m.complete, -m.score))
