@@ -294,13 +294,15 @@ def estimate_seconds(notebook: Path) -> float:
     """A rough cost of a notebook never timed here: charts dominate, so count them.
 
     Used to start the longest notebooks first on a first run (later runs use real timings).
-    ``save_burnup_charts`` writes one chart per count KPI, so it weighs like several.
+    ``display_burnup_grid`` draws the nine-panel grid and cuts a file per panel from it, so it
+    weighs like several charts.
     """
     try:
         source = notebook.read_text(encoding="utf-8")
     except OSError:
         return 0.0
-    return 0.1 + 0.3 * source.count("display_chart(") + 1.5 * source.count("save_burnup_charts(")
+    charts = source.count("display_chart(") + 3 * source.count("display_burnup_grid(")
+    return 0.1 + 0.3 * charts
 
 
 def load_timings(out_dir: Path) -> dict[str, float]:
