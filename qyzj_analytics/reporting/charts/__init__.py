@@ -15,7 +15,8 @@ at its top right, in PNG and SVG (:func:`.style.mark_sample`); charts of real da
 Modules: :mod:`.style` (figure factory, colours, axis helpers), :mod:`.kpi` (attainment,
 burn-ups), :mod:`.forecast` (score, grades, payment), :mod:`.events` (event mix),
 :mod:`.render` (PNG/SVG output and notebook display), :mod:`.views` (per-KPI burn-up files cut
-from the grid's render), :mod:`.fonts` (the CJK font).
+from the grid's render), :mod:`.venn` (the equal-circle Venn), :mod:`.figure` (the figure class,
+font heights cached), :mod:`.fonts` (the CJK font).
 Notebooks use ``from qyzj_analytics.reporting import charts`` and ``charts.plot_…``.
 """
 
