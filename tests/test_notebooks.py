@@ -196,7 +196,7 @@ def test_event_mix_from_cache_exports_charts(workspace: dict[str, Path]) -> None
     )
     _check_clean_run(nb)
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 6  # each chart shown once (matplotlib_venn imports pyplot: no echo)
+    assert len(images) == 6  # each chart shown once (no pyplot anywhere: no echo)
     names = {p.name for p in charts.iterdir()}
     for chart in (
         "activities_by_category",

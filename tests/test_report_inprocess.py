@@ -134,3 +134,35 @@ def test_runner_shares_notebooks_between_this_process_and_a_kernel(tmp_path: Pat
 def test_ctrl_c_in_a_cell_stops_the_run() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_cell(get_shell(), "raise KeyboardInterrupt")
+
+
+def test_notebooks_run_with_the_heap_frozen_and_it_is_given_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IPython's reset collects fully before every notebook: what the process held before the
+    run is frozen meanwhile (kernels.frozen_heap), and thawed afterwards."""
+    import gc
+
+    from qyzj_analytics.reporting.report import kernels
+
+    monkeypatch.setattr(kernels, "_start_kernel", lambda loop, cwd: None)  # no kernel needed
+    frozen: list[int] = []
+
+    def fake_execute(path: Path, output: Path, parameters: dict, **kwargs: object):
+        frozen.append(gc.get_freeze_count())
+        return kernels.NotebookRun(path.name, output, 0.0)
+
+    monkeypatch.setattr(kernels, "execute_notebook", fake_execute)
+    notebooks = [tmp_path / f"{i}.ipynb" for i in range(3)]
+    before = gc.get_freeze_count()
+    with NotebookRunner(notebooks, workers=2) as runner:
+        runs = runner.run({}, {}, tmp_path / "out")
+    assert [r.error for r in runs] == [None] * 3
+    assert len(frozen) == 3 and min(frozen) > before + 1000  # pandas, IPython… all frozen
+    assert gc.get_freeze_count() == before
+
+
+def test_a_kernel_freezes_after_its_imports() -> None:
+    from qyzj_analytics.reporting.report import kernels
+
+    assert kernels.WARM_CALLS[-1] == "__import__('gc').freeze()"

@@ -14,7 +14,9 @@ at its top right, in PNG and SVG (:func:`.style.mark_sample`); charts of real da
 
 Modules: :mod:`.style` (figure factory, colours, axis helpers), :mod:`.kpi` (attainment,
 burn-ups), :mod:`.forecast` (score, grades, payment), :mod:`.events` (event mix),
-:mod:`.render` (PNG/SVG output and notebook display), :mod:`.fonts` (the CJK font).
+:mod:`.render` (PNG/SVG output and notebook display), :mod:`.views` (per-KPI burn-up files cut
+from the grid's render), :mod:`.venn` (the equal-circle Venn), :mod:`.figure` (the figure class,
+font heights cached), :mod:`.fonts` (the CJK font).
 Notebooks use ``from qyzj_analytics.reporting import charts`` and ``charts.plot_…``.
 """
 
@@ -38,8 +40,10 @@ from qyzj_analytics.reporting.charts.kpi import (
     save_burnup_charts,
 )
 from qyzj_analytics.reporting.charts.render import display_chart, render_png, save_chart
+from qyzj_analytics.reporting.charts.views import display_burnup_grid
 
 __all__ = [
+    "display_burnup_grid",
     "display_chart",
     "plot_activities_by_category",
     "plot_burnup",

@@ -20,6 +20,7 @@ from qyzj_analytics.reporting.charts.style import (
     make_figure,
     mark_sample,
 )
+from qyzj_analytics.reporting.charts.venn import draw_equal_venn3
 from qyzj_analytics.reporting.events import VENN_REGIONS, VENN_SETS
 
 
@@ -85,9 +86,6 @@ def plot_tag_overlap(counts: dict[str, int], *, sample: bool = False) -> Figure:
     Args:
         counts: :func:`qyzj_analytics.metrics.tag_overlap_counts`.
     """
-    from matplotlib_venn import venn3
-    from matplotlib_venn.layout.venn3 import DefaultLayoutAlgorithm
-
     fig = make_figure(5.2, 7.0)
     ax = fig.add_subplot()
     sizes = tuple(int(counts.get(r, 0)) for r in VENN_REGIONS)
@@ -95,25 +93,17 @@ def plot_tag_overlap(counts: dict[str, int], *, sample: bool = False) -> Figure:
         sum(n for r, n in zip(VENN_REGIONS, sizes, strict=True) if r[i] == "1") for i in range(3)
     ]
     labels = tuple(f"{name}\n（{t} 场）" for (_, name), t in zip(VENN_SETS, totals, strict=True))
-    diagram = venn3(
+    region_labels, set_labels = draw_equal_venn3(
+        ax,
         sizes,
-        set_labels=labels,
-        set_colors=(
-            CATEGORY_COLORS["小微园"],
-            CATEGORY_COLORS["小微你好"],
-            CATEGORY_COLORS["联盟"],
-        ),
+        labels,
+        (CATEGORY_COLORS["小微园"], CATEGORY_COLORS["小微你好"], CATEGORY_COLORS["联盟"]),
         alpha=0.45,
-        ax=ax,
-        layout_algorithm=DefaultLayoutAlgorithm(fixed_subset_sizes=(1, 1, 1, 1, 1, 1, 1)),
     )
-    for region in VENN_REGIONS:
-        label = diagram.get_label_by_id(region)
-        if label is not None:
-            label.set_fontsize(13)
-    for label in diagram.set_labels or []:
-        if label is not None:
-            label.set_fontsize(11)
+    for label in region_labels:
+        label.set_fontsize(13)
+    for label in set_labels:
+        label.set_fontsize(11)
     none = int(counts.get("000", 0)) if "000" in counts else None
     tail = f"；另有 {none} 场不属于三类" if none else ""
     ax.set_title(

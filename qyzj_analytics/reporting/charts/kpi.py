@@ -1,4 +1,5 @@
-"""KPI charts: attainment bars, one KPI's burn-up, the burn-up grid, and one file per burn-up."""
+"""KPI charts: attainment bars, one KPI's burn-up, the burn-up grid, and one file per burn-up
+(cut from the grid, :mod:`.views`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from qyzj_analytics.formats import format_attainment, format_quantity
-from qyzj_analytics.reporting.charts.render import save_chart
+from qyzj_analytics.reporting.charts.render import render_rgba, svg_text
 from qyzj_analytics.reporting.charts.style import (
     ACTUAL_COLOR,
     ATTAINMENT_CAP,
@@ -25,6 +26,11 @@ from qyzj_analytics.reporting.charts.style import (
     format_thousands,
     make_figure,
     mark_sample,
+)
+from qyzj_analytics.reporting.charts.views import (
+    attach_agg_canvas,
+    label_panel,
+    save_burnup_views,
 )
 from qyzj_analytics.reporting.styles import STATUS_BY_ZH, STATUS_COLORS
 from qyzj_analytics.scoring.assessment import STATUS_ZH
@@ -221,6 +227,7 @@ def plot_burnup_grid(
         frame = burnups.loc[burnups["kpi_id"] == kpi_id]
         band = bands.loc[bands["kpi_id"] == kpi_id] if bands is not None else None
         _draw_burnup(ax, frame, float(info["目标"]), as_of, band, compact=True)
+        label_panel(ax, kpi_id)
         status = STATUS_BY_ZH[info["状态"]]
         ax.set_title(
             f"{info['指标']}  {format_quantity(info['实际'], info['单位'])}"
@@ -270,19 +277,14 @@ def save_burnup_charts(
     sample: bool = False,
 ) -> list[Path]:
     """Save one burn-up chart per KPI of ``burnups`` as ``burnup_<kpi_id>`` (PNG + SVG), each
-    marked 示例数据 when ``sample``."""
-    written: list[Path] = []
-    for kpi_id in dict.fromkeys(burnups["kpi_id"]):
-        info = kpi_table.loc[kpi_id]
-        band = bands.loc[bands["kpi_id"] == kpi_id] if bands is not None else None
-        fig = plot_burnup(
-            burnups.loc[burnups["kpi_id"] == kpi_id],
-            str(info["指标"]),
-            float(info["目标"]),
-            str(info["单位"]),
-            as_of,
-            band,
-            sample=sample,
-        )
-        written += save_chart(fig, f"burnup_{kpi_id}", out_dir)
-    return written
+    its panel of :func:`plot_burnup_grid` (:mod:`.views`), marked 示例数据 when ``sample``.
+
+    A report renders the grid anyway and cuts the files from that render
+    (:func:`.views.display_burnup_grid`); this renders the grid for them alone.
+    """
+    grid = plot_burnup_grid(burnups, kpi_table, as_of, bands, sample=sample)
+    attach_agg_canvas(grid)
+    pixels = render_rgba(grid)
+    if pixels is None:
+        raise RuntimeError("燃尽图渲染失败")
+    return save_burnup_views(grid, pixels, svg_text(grid), out_dir)

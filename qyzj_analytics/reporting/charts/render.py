@@ -39,20 +39,37 @@ def save_chart(fig: Figure, name: str, out_dir: Path | str, png: bytes | None = 
     return paths
 
 
+def svg_text(fig: Figure) -> str:
+    """The figure as SVG text, in the layout it already has (call after a render)."""
+    freeze_layout(fig)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", facecolor="white")
+    return buffer.getvalue()
+
+
 def render_png(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes (:func:`encode_png`); the figure keeps the layout of this render
     (:func:`freeze_layout`)."""
+    pixels = render_rgba(fig, dpi)
+    if pixels is None:
+        buffer = io.BytesIO()  # never expected: let matplotlib (Pillow) write it
+        fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+        return buffer.getvalue()
+    return encode_png(pixels, dpi)
+
+
+def render_rgba(fig: Figure, dpi: int = DPI) -> np.ndarray | None:
+    """The figure's pixels (rows × columns × 4, uint8, read-only) as its PNG has them; the figure
+    keeps the layout of this render (:func:`freeze_layout`). ``None`` if the buffer's size does
+    not match the canvas matplotlib is expected to use (never seen)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="rgba", dpi=dpi, facecolor="white")
     freeze_layout(fig)
     raw = buffer.getvalue()
     width = int(fig.get_figwidth() * dpi)  # as matplotlib's Agg renderer sizes its canvas
     if not width or len(raw) % (4 * width):
-        buffer = io.BytesIO()  # never expected: let matplotlib (Pillow) write it
-        fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-        return buffer.getvalue()
-    pixels = np.frombuffer(raw, np.uint8).reshape(-1, width, 4)
-    return encode_png(pixels, dpi)
+        return None
+    return np.frombuffer(raw, np.uint8).reshape(-1, width, 4)
 
 
 def encode_png(rgba: np.ndarray, dpi: float) -> bytes:

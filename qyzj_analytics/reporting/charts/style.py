@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
+from qyzj_analytics.reporting.charts.figure import ChartFigure
 from qyzj_analytics.reporting.charts.fonts import setup_fonts
 
 if TYPE_CHECKING:
@@ -51,14 +52,15 @@ SAMPLE_STRIP_IN = 0.32  # the strip (inches) a constrained chart grows by to hol
 
 
 def make_figure(height: float, width: float = WIDTH_IN) -> Figure:
-    """A new constrained-layout figure (inches), with the CJK font set up.
+    """A new constrained-layout figure (inches), with the CJK font set up; a
+    :class:`~.figure.ChartFigure`, which reads each font's heights once.
 
     Args:
         height: figure height in inches.
         width: figure width in inches.
     """
     setup_fonts()
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return ChartFigure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def mark_sample(fig: Figure, sample: bool) -> Figure:
