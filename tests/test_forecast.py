@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from builders import CONTRACT, activity, context
 
 from qyzj_analytics.cli import main
+from qyzj_analytics.forecast import simulate
 from qyzj_analytics.forecast.appeals import closure_survival
 from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, simulate_tables
 from qyzj_analytics.forecast.horizon import build_horizon
@@ -155,6 +157,32 @@ def test_same_seed_same_bytes_and_another_seed_differs(tables: dict) -> None:
     first = text(42)
     assert text(42) == first
     assert text(43) != first
+
+
+def test_threaded_simulation_draws_the_same_numbers(
+    tables: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streams' parts on two threads give the very numbers they give one after another."""
+    ctx = ctx_at(Q3_END, tables)
+    serial = simulate.simulate_year_end(ctx, 3000, 5)
+    seen: set[str] = set()
+    total = simulate._simulate_total
+
+    def spy(*args: object) -> np.ndarray:
+        seen.add(threading.current_thread().name)
+        return total(*args)
+
+    monkeypatch.setattr(simulate, "PARALLEL_DRAWS", 0)
+    monkeypatch.setattr(simulate, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(simulate, "_simulate_total", spy)
+    threaded = simulate.simulate_year_end(ctx, 3000, 5)
+    assert seen and all(name.startswith("qyzj-sim") for name in seen)
+    assert threaded.values.keys() == serial.values.keys()
+    for kpi_id, values in serial.values.items():
+        np.testing.assert_array_equal(threaded.values[kpi_id], values)
+    np.testing.assert_array_equal(threaded.online_months, serial.online_months)
+    np.testing.assert_array_equal(threaded.appeals.closed, serial.appeals.closed)
+    assert threaded.notes == serial.notes
 
 
 def test_json_shape(q3_outlook: Outlook) -> None:

@@ -28,7 +28,12 @@ draws, byte for byte.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +73,10 @@ TAG_PRIOR_EVENTS = 4.0  # offline tag shares: the prior (the targets' ratios) we
 # the online rate's (≥ 1 activity), which keeps the expected count monotone in the events seen.
 ONLINE_POLICY_PRIOR_EVENTS = 1.0
 ACTIVITY_KPIS = {OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
+# Many draws: the streams' parts run on two threads (the machine's two cores; numpy's generators
+# release the GIL on large arrays). Below PARALLEL_DRAWS the thread start-up is not worth it.
+SIM_THREADS = 2
+PARALLEL_DRAWS = 20_000
 
 
 @dataclass
@@ -156,25 +165,15 @@ def online_policy_share_beta(
     return policy + weight * prior, online - policy + weight * (1 - prior)
 
 
-def _simulate_activities(
-    obs: Observed,
-    contract: Contract,
-    horizon: Horizon,
-    draws: int,
-    streams: Streams,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """New offline/tagged/policy events per draw and online events per remaining month.
-
-    Two streams: offline activities (hybrids included) as a year total split into tag
-    combinations, and online activities (hybrids included, as the livestream KPI counts them)
-    month by month. Returns the added count per KPI id and the (draws, months) online counts of
-    the remaining months, the current month's events so far included.
-    """
+def _simulate_offline(
+    obs: Observed, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+) -> dict[str, np.ndarray]:
+    """New offline activities (hybrids included) per draw, as a year total split into tag
+    combinations: the added count per KPI id (the policy tag's offline part under
+    ``POLICY_KPI``)."""
     acts = obs.activities
     kind = acts["format_kind"].to_numpy(str)
-    is_off = (kind == "offline") | (kind == "hybrid")
-    is_online = (kind == "online") | (kind == "hybrid")
-    off = acts.loc[is_off]
+    off = acts.loc[(kind == "offline") | (kind == "hybrid")]
     tags = list(contract.tag_keywords)
 
     off_fit = fit_rate(off["date"], horizon, target_pace(target_of(contract, OFFLINE_KPI), horizon))
@@ -196,7 +195,23 @@ def _simulate_activities(
         for kpi_id, tag in OFFLINE_TAG_KPIS.items():
             if tag in tags:
                 added[kpi_id] = per_tag[:, tags.index(tag)]
+        if POLICY_TAG in tags:
+            added[POLICY_KPI] = per_tag[:, tags.index(POLICY_TAG)]
+    return added
 
+
+def _simulate_online(
+    obs: Observed, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Online activities (hybrids included, as the livestream KPI counts them) month by month.
+
+    Returns the (draws, months) online counts of the remaining months, the current month's
+    events so far included, and the policy sessions held online only per draw (None when no
+    policy tag is configured).
+    """
+    acts = obs.activities
+    kind = acts["format_kind"].to_numpy(str)
+    is_online = (kind == "online") | (kind == "hybrid")
     on_fit = fit_rate(
         acts.loc[is_online, "date"], horizon, target_pace(online_target(contract), horizon)
     )
@@ -205,7 +220,8 @@ def _simulate_activities(
     online = capped_poisson(
         online_means, contract.livestream_min_per_month, streams("online.count")
     ).astype(float)
-    if POLICY_TAG in tags:
+    policy_online = None
+    if POLICY_TAG in contract.tag_keywords:
         # policy sessions held online only (hybrids are already in the offline split), a
         # Poisson thinning of the online stream
         n_online = int(is_online.sum())
@@ -215,10 +231,30 @@ def _simulate_activities(
         )
         share = streams("online.policy_share").beta(a, b, size=draws)
         policy_online = streams("online.policy").poisson(online_means.sum(axis=1) * share)
-        added[POLICY_KPI] = per_tag[:, tags.index(POLICY_TAG)] + policy_online
     if len(horizon.months):
         online[:, 0] += obs.online_so_far(horizon.months[0])
-    return added, online
+    return online, policy_online
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (all of them where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _run_parts(parts: dict[str, Callable[[], Any]], draws: int) -> dict[str, Any]:
+    """Run the independent parts of a simulation, on ``SIM_THREADS`` threads for many draws.
+
+    Every part draws from its own named streams, so the numbers are the same whatever the
+    order or the threads (numpy's generators release the GIL on large arrays).
+    """
+    threads = min(SIM_THREADS, _usable_cpus())
+    if draws < PARALLEL_DRAWS or threads < 2 or len(parts) < 2:
+        return {name: part() for name, part in parts.items()}
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qyzj-sim") as pool:
+        futures = {name: pool.submit(part) for name, part in parts.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def simulate_year_end(
@@ -246,37 +282,50 @@ def simulate_year_end(
     if horizon.remaining_days == 0:
         return YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
 
-    if SERVICES_KPI in ids:
-        values[SERVICES_KPI] += _simulate_total(
-            obs.services["date"],
-            target_of(contract, SERVICES_KPI),
-            horizon,
-            draws,
-            streams,
-            "services",
-        )
-    online = np.zeros((draws, len(horizon.months)))
+    parts: dict[str, Callable[[], Any]] = {}  # longest first: they are shared out in order
     if ids & ACTIVITY_KPIS:
-        added, online = _simulate_activities(obs, contract, horizon, draws, streams)
-        for kpi_id, extra in added.items():
-            if kpi_id in ids:
-                values[kpi_id] += extra
+        parts["offline"] = lambda: _simulate_offline(obs, contract, horizon, draws, streams)
+    if APPEALS_KPI in ids:
+        parts["appeals"] = lambda: simulate_appeals(obs, horizon, draws, streams, notes)
+    if ids & ACTIVITY_KPIS:
+        parts["online"] = lambda: _simulate_online(obs, contract, horizon, draws, streams)
+    if COVERAGE_KPI in ids:
+        parts["coverage"] = lambda: simulate_coverage(obs, contract, horizon, draws, streams)
+    for kpi_id, rows, column, name in (
+        (SERVICES_KPI, obs.services, "date", "services"),
+        (COURSES_KPI, obs.courses, "accepted", "courses"),
+    ):
+        if kpi_id in ids:
+            parts[name] = partial(
+                _simulate_total,
+                rows[column],
+                target_of(contract, kpi_id),
+                horizon,
+                draws,
+                streams,
+                name,
+            )
+    done_parts = _run_parts(parts, draws)
+
+    if SERVICES_KPI in ids:
+        values[SERVICES_KPI] += done_parts["services"]
+    online = np.zeros((draws, len(horizon.months)))
+    policy_online = None
+    if "online" in done_parts:
+        online, policy_online = done_parts["online"]
+    for kpi_id, extra in done_parts.get("offline", {}).items():
+        if kpi_id in ids:
+            values[kpi_id] += extra
+    if policy_online is not None and POLICY_KPI in ids:
+        values[POLICY_KPI] += policy_online
     if LIVESTREAM_KPI in ids:
         values[LIVESTREAM_KPI] += (online >= contract.livestream_min_per_month).sum(axis=1)
     if COURSES_KPI in ids:
-        values[COURSES_KPI] += _simulate_total(
-            obs.courses["accepted"],
-            target_of(contract, COURSES_KPI),
-            horizon,
-            draws,
-            streams,
-            "courses",
-        )
-    appeals = coverage = None
-    if APPEALS_KPI in ids:
-        appeals = simulate_appeals(obs, horizon, draws, streams, notes)
+        values[COURSES_KPI] += done_parts["courses"]
+    appeals = done_parts.get("appeals")
+    if appeals is not None:
         values[APPEALS_KPI] = appeals.rate
-    if COVERAGE_KPI in ids:
-        coverage = simulate_coverage(obs, contract, horizon, draws, streams)
+    coverage = done_parts.get("coverage")
+    if coverage is not None:
         values[COVERAGE_KPI] = coverage.rate
     return YearEndDraws(values, online, done, notes, missing, appeals, coverage)
