@@ -125,10 +125,12 @@ def capped_poisson(means: np.ndarray, cap: int, rng: np.random.Generator) -> np.
     u = rng.random(means.shape)
     pmf = np.exp(-means)
     cdf = pmf.copy()
-    count = np.zeros(means.shape, dtype=np.int64)
-    for j in range(1, cap + 1):
-        count += u > cdf
-        pmf *= means / j
+    count = np.zeros(means.shape)  # whole numbers, as floats (the KPI values are floats)
+    step = np.empty(means.shape)
+    above = np.empty(means.shape, dtype=bool)
+    for j in range(1, cap + 1):  # the same operations as count += u > cdf; pmf *= means / j
+        count += np.greater(u, cdf, out=above)
+        pmf *= np.divide(means, j, out=step)
         cdf += pmf
     return count
 
@@ -219,7 +221,7 @@ def _simulate_online(
     # only whether a month reaches the minimum matters: draw min(count, minimum) exactly
     online = capped_poisson(
         online_means, contract.livestream_min_per_month, streams("online.count")
-    ).astype(float)
+    )
     policy_online = None
     if POLICY_TAG in contract.tag_keywords:
         # policy sessions held online only (hybrids are already in the offline split), a
