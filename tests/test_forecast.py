@@ -466,6 +466,13 @@ def test_payment_rule_pays_as_the_contract_says() -> None:
             assert rule.subsidy(grade, score) == subsidy, (grade, score)
             assert rule.total(grade, score) == compute_payment(grade, score, 0.0, CONTRACT).total
             assert rule.total(grade, score) == (advances + subsidy).quantize(cent)
+    # many scores at once (pay_draws): the same amounts, digit for digit
+    scores = [0.0, 55.0, 72.123456, 89.999999, 95.5, 104.0, 87.53, 60.01]
+    for grade in CONTRACT.subsidy_rule:
+        fresh = PaymentRule(CONTRACT)
+        assert [str(a) for a in fresh.totals(grade, scores)] == [
+            str(PaymentRule(CONTRACT).total(grade, s)) for s in scores
+        ]
 
 
 def test_online_policy_share_follows_the_data_not_the_target_ratio() -> None:

@@ -161,6 +161,20 @@ class PaymentRule:
         """The year's total payment (to the cent) for one outcome."""
         return (self.advances + self.subsidy(grade, score)).quantize(CENT, rounding=ROUND_HALF_UP)
 
+    def totals(self, grade: str, scores: list[float]) -> list[Decimal]:
+        """:meth:`total` for many scores closing in one ``grade`` (the forecast pays thousands
+        of outcomes): the same arithmetic, the rule looked up once."""
+        if self.contract.subsidy_rule[grade] != "proportional":  # the score does not matter
+            return [self.total(grade, 0.0)] * len(scores)
+        full, full_score, advances = self.full, self.full_score, self.advances
+        one, zero = Decimal(1), Decimal(0)
+        out = []
+        for score in scores:
+            share = min(one, Decimal(repr(round(score, 6))) / full_score)
+            subsidy = (full * max(zero, share)).quantize(CENT, rounding=ROUND_HALF_UP)
+            out.append((advances + subsidy).quantize(CENT, rounding=ROUND_HALF_UP))
+        return out
+
     def pay(self, grade: str, score: float) -> Payment:
         """Advances, subsidy and total of a year closing in ``grade`` with ``score``."""
         subsidy = self.subsidy(grade, score)
