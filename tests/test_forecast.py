@@ -185,6 +185,23 @@ def test_threaded_simulation_draws_the_same_numbers(
     assert threaded.notes == serial.notes
 
 
+def test_threaded_outlook_is_the_same_outlook(
+    tables: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many draws: the simulation's parts on two threads and the planner beside the summary;
+    the forecast and the plan stay the same, digit for digit."""
+    ctx = ctx_at(dt.date(2025, 4, 30), tables)
+
+    def text() -> str:
+        return json.dumps(outlook_to_dict(forecast_outlook(ctx, draws=3000, seed=4)))
+
+    serial = text()
+    monkeypatch.setattr(simulate, "PARALLEL_DRAWS", 0)
+    monkeypatch.setattr(simulate, "_usable_cpus", lambda: 2)
+    assert simulate.use_threads(3000)
+    assert text() == serial
+
+
 def test_json_shape(q3_outlook: Outlook) -> None:
     out = outlook_to_dict(q3_outlook)
     assert out["as_of"] == "2025-09-30"

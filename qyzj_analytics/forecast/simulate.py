@@ -245,15 +245,20 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def use_threads(draws: int) -> bool:
+    """True when a forecast of ``draws`` simulated years shares its work out on threads."""
+    return draws >= PARALLEL_DRAWS and _usable_cpus() >= 2
+
+
 def _run_parts(parts: dict[str, Callable[[], Any]], draws: int) -> dict[str, Any]:
     """Run the independent parts of a simulation, on ``SIM_THREADS`` threads for many draws.
 
     Every part draws from its own named streams, so the numbers are the same whatever the
     order or the threads (numpy's generators release the GIL on large arrays).
     """
-    threads = min(SIM_THREADS, _usable_cpus())
-    if draws < PARALLEL_DRAWS or threads < 2 or len(parts) < 2:
+    if not use_threads(draws) or len(parts) < 2:
         return {name: part() for name, part in parts.items()}
+    threads = min(SIM_THREADS, _usable_cpus())
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qyzj-sim") as pool:
         futures = {name: pool.submit(part) for name, part in parts.items()}
         return {name: future.result() for name, future in futures.items()}
