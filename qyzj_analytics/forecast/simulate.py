@@ -167,27 +167,55 @@ def online_policy_share_beta(
     return policy + weight * prior, online - policy + weight * (1 - prior)
 
 
+@dataclass(frozen=True)
+class _ActivitySplit:
+    """The activities so far as the offline and the online stream need them, split before the
+    streams run (each thread then reads only its own frames)."""
+
+    offline_dates: pd.Series
+    offline_flags: np.ndarray  # (offline activities incl. hybrid, tags) bool
+    online_dates: pd.Series
+    online: int  # online activities incl. hybrid
+    policy_online: int  # online-only policy sessions
+    online_this_month: float  # online activities already held in the first remaining month
+
+
+def _split_activities(obs: Observed, contract: Contract, horizon: Horizon) -> _ActivitySplit:
+    """Offline and online activities so far, by format kind (hybrids in both)."""
+    acts = obs.activities
+    tags = list(contract.tag_keywords)
+    kind = acts["format_kind"].to_numpy(str)
+    is_online = (kind == "online") | (kind == "hybrid")
+    off = acts.loc[(kind == "offline") | (kind == "hybrid")]
+    flags = (
+        off[[f"tag_{t}" for t in tags]].to_numpy(bool) if tags else np.zeros((len(off), 0), bool)
+    )
+    policy = 0
+    if POLICY_TAG in tags:
+        policy = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
+    so_far = obs.online_so_far(horizon.months[0]) if len(horizon.months) else 0.0
+    return _ActivitySplit(
+        off["date"], flags, acts.loc[is_online, "date"], int(is_online.sum()), policy, so_far
+    )
+
+
 def _simulate_offline(
-    obs: Observed, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+    acts: _ActivitySplit, contract: Contract, horizon: Horizon, draws: int, streams: Streams
 ) -> dict[str, np.ndarray]:
     """New offline activities (hybrids included) per draw, as a year total split into tag
     combinations: the added count per KPI id (the policy tag's offline part under
     ``POLICY_KPI``)."""
-    acts = obs.activities
-    kind = acts["format_kind"].to_numpy(str)
-    off = acts.loc[(kind == "offline") | (kind == "hybrid")]
     tags = list(contract.tag_keywords)
-
-    off_fit = fit_rate(off["date"], horizon, target_pace(target_of(contract, OFFLINE_KPI), horizon))
+    off_fit = fit_rate(
+        acts.offline_dates, horizon, target_pace(target_of(contract, OFFLINE_KPI), horizon)
+    )
     new_off = streams("offline.count").poisson(
         sample_total_mean(off_fit, horizon, draws, streams, "offline")
     )
     added: dict[str, np.ndarray] = {OFFLINE_KPI: new_off.astype(float)}
-    per_tag = np.zeros((draws, len(tags)))
     if tags:
-        flags = off[[f"tag_{t}" for t in tags]].to_numpy(bool)
         priors = np.array([tag_prior_share(contract, t) for t in tags])
-        alpha = combo_alpha(flags, priors, max(off_fit.prior_events, TAG_PRIOR_EVENTS))
+        alpha = combo_alpha(acts.offline_flags, priors, max(off_fit.prior_events, TAG_PRIOR_EVENTS))
         # the shares' uncertainty: TAG_SCENARIOS posterior draws, one picked per draw
         shares = streams("offline.shares").dirichlet(alpha, size=TAG_SCENARIOS)
         pick = streams("offline.scenario").integers(TAG_SCENARIOS, size=draws)
@@ -203,7 +231,7 @@ def _simulate_offline(
 
 
 def _simulate_online(
-    obs: Observed, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+    acts: _ActivitySplit, contract: Contract, horizon: Horizon, draws: int, streams: Streams
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Online activities (hybrids included, as the livestream KPI counts them) month by month.
 
@@ -211,12 +239,7 @@ def _simulate_online(
     events so far included, and the policy sessions held online only per draw (None when no
     policy tag is configured).
     """
-    acts = obs.activities
-    kind = acts["format_kind"].to_numpy(str)
-    is_online = (kind == "online") | (kind == "hybrid")
-    on_fit = fit_rate(
-        acts.loc[is_online, "date"], horizon, target_pace(online_target(contract), horizon)
-    )
+    on_fit = fit_rate(acts.online_dates, horizon, target_pace(online_target(contract), horizon))
     online_means = sample_month_means(on_fit, horizon, draws, streams, "online")
     # only whether a month reaches the minimum matters: draw min(count, minimum) exactly
     online = capped_poisson(
@@ -226,15 +249,16 @@ def _simulate_online(
     if POLICY_TAG in contract.tag_keywords:
         # policy sessions held online only (hybrids are already in the offline split), a
         # Poisson thinning of the online stream
-        n_online = int(is_online.sum())
-        k = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
         a, b = online_policy_share_beta(
-            k, n_online, tag_prior_share(contract, POLICY_TAG), on_fit.prior_events
+            acts.policy_online,
+            acts.online,
+            tag_prior_share(contract, POLICY_TAG),
+            on_fit.prior_events,
         )
         share = streams("online.policy_share").beta(a, b, size=draws)
         policy_online = streams("online.policy").poisson(online_means.sum(axis=1) * share)
     if len(horizon.months):
-        online[:, 0] += obs.online_so_far(horizon.months[0])
+        online[:, 0] += acts.online_this_month
     return online, policy_online
 
 
@@ -290,14 +314,15 @@ def simulate_year_end(
         return YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
 
     parts: dict[str, Callable[[], Any]] = {}  # longest first: they are shared out in order
-    if ids & ACTIVITY_KPIS:
-        parts["offline"] = lambda: _simulate_offline(obs, contract, horizon, draws, streams)
+    acts = _split_activities(obs, contract, horizon) if ids & ACTIVITY_KPIS else None
+    if acts is not None:
+        parts["offline"] = partial(_simulate_offline, acts, contract, horizon, draws, streams)
     if APPEALS_KPI in ids:
-        parts["appeals"] = lambda: simulate_appeals(obs, horizon, draws, streams, notes)
-    if ids & ACTIVITY_KPIS:
-        parts["online"] = lambda: _simulate_online(obs, contract, horizon, draws, streams)
+        parts["appeals"] = partial(simulate_appeals, obs, horizon, draws, streams, notes)
+    if acts is not None:
+        parts["online"] = partial(_simulate_online, acts, contract, horizon, draws, streams)
     if COVERAGE_KPI in ids:
-        parts["coverage"] = lambda: simulate_coverage(obs, contract, horizon, draws, streams)
+        parts["coverage"] = partial(simulate_coverage, obs, contract, horizon, draws, streams)
     for kpi_id, rows, column, name in (
         (SERVICES_KPI, obs.services, "date", "services"),
         (COURSES_KPI, obs.courses, "accepted", "courses"),
