@@ -188,8 +188,8 @@ def test_threaded_simulation_draws_the_same_numbers(
 def test_threaded_outlook_is_the_same_outlook(
     tables: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Many draws: the simulation's parts on two threads and the planner beside the summary;
-    the forecast and the plan stay the same, digit for digit."""
+    """Many draws: the simulation's parts on two threads; the forecast and the plan stay the
+    same, digit for digit."""
     ctx = ctx_at(dt.date(2025, 4, 30), tables)
 
     def text() -> str:

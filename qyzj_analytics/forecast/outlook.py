@@ -6,7 +6,6 @@ simulates once, summarises the draws and plans on the same draws.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from qyzj_analytics.forecast.plan import TARGET_PROBABILITY, Plan, plan_actions
 from qyzj_analytics.forecast.planning import Planning, load_planning
 from qyzj_analytics.forecast.result import Forecast, summarize_draws
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
-from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end, use_threads
+from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
 from qyzj_analytics.forecast.text import (
     forecast_to_dict,
     note_lines,
@@ -63,19 +62,9 @@ def forecast_outlook(
     obs = observe(ctx)
     sim = simulate_year_end(ctx, draws, seed, obs)
     points = score_points(sim.values, ctx.contract)  # scored once: the summary and the planner
-
-    def make_plan() -> Plan:
-        return plan_actions(sim, ctx, horizon, plan_probability, settings, points)
-
-    if plan and use_threads(draws):
-        # the planner on a second thread while this one summarises: both only read the draws,
-        # and numpy releases the GIL on whole-draw arrays; the same results
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qyzj-plan") as pool:
-            planned = pool.submit(make_plan)
-            forecast = summarize_draws(ctx, sim, obs, horizon, seed, points)
-            return Outlook(forecast, planned.result(), sim)
     forecast = summarize_draws(ctx, sim, obs, horizon, seed, points)
-    return Outlook(forecast, make_plan() if plan else None, sim)
+    found = plan_actions(sim, ctx, horizon, plan_probability, settings, points) if plan else None
+    return Outlook(forecast, found, sim)
 
 
 def outlook_to_dict(o: Outlook) -> dict:
