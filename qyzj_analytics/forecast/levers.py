@@ -281,7 +281,6 @@ class Evaluator:
         self.jump_cache: dict[str, list[int]] = {}
         self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
         self.cache: dict[tuple, np.ndarray] = {}
-        self.score_cache: dict[tuple, np.ndarray] = {}
 
     def _changes(self, extra: Mapping[str, int]) -> dict[str, tuple]:
         """The KPIs ``extra`` changes, in the order :meth:`adjusted` returns them, each with the
@@ -365,28 +364,15 @@ class Evaluator:
         return {k: self._value(k, key) for k, key in self._changes(extra).items()}
 
     def scores(self, extra: Mapping[str, int]) -> np.ndarray:
-        """Base score per draw with ``extra`` units added (the last few kept: the plan's steps
-        are ordered by mixes the search and the check already scored). Read-only."""
+        """Base score per draw with ``extra`` units added."""
         changes = self._changes(extra)
-        key = tuple(changes.items())  # in order: the sum below follows it
-        found = self.score_cache.get(key)
-        if found is not None:
-            return found
         if self.total is not None:  # total + (Σ changes), the changes summed first
             moved = np.zeros(self.n)
-            for k, c in changes.items():
-                moved += self._points(k, c)
+            for k, key in changes.items():
+                moved += self._points(k, key)
             moved += self.total
-            found = np.round(moved, 9, out=moved)
-        else:
-            found = base_score(
-                {**self.points, **{k: self._points(k, c) for k, c in changes.items()}}
-            )
-        if len(self.score_cache) * self.n >= self.CACHE_VALUES // 4:
-            self.score_cache.clear()
-        found.flags.writeable = False
-        self.score_cache[key] = found
-        return found
+            return np.round(moved, 9, out=moved)
+        return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
         """P(year-end grade at least g) for every grade g, with ``extra`` units added."""
