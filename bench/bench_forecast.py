@@ -9,7 +9,9 @@ timed is the one next to this script (not whatever the venv's ``qyzj`` was insta
 ``PYTHONDONTWRITEBYTECODE`` is lifted for the timed processes, so the warm-up run caches the
 byte code as an installed ``qyzj`` has it; with it set, every run compiles the modules it
 imports and the forecast, which imports ~20 more, pays ≈ 0.015–0.02 s more than ``qyzj kpi``
-(``--compile-each-run`` measures that way).
+(``--compile-each-run`` measures that way). ``--cpu`` adds, for the record, the user + system CPU
+seconds of each side (the least of the pairs, from ``getrusage``): less sensitive to other
+sessions' load than wall time, though blind to the forecast's second thread (it adds CPU).
 
     .venv/bin/python bench/bench_forecast.py [--repeats 5] [--as-of 2025-09-30] [--draws 100000]
 """
@@ -24,11 +26,33 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PAIRS, ROOT, compare, verdict
+from common import PAIRS, ROOT, compare, time_process, verdict
 
 from qyzj_analytics.sample.generate import write_sample
 
 TARGET = 1.2
+
+
+def cpu_seconds(cmd: list[str]) -> float:
+    """User + system CPU seconds of one whole process (its threads included; POSIX only)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    time_process(cmd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def compare_cpu(candidate: list[str], baseline: list[str], repeats: int) -> None:
+    """Print the least CPU seconds of each side over ``repeats`` alternating pairs."""
+    base, cand = [], []
+    for _ in range(repeats):
+        base.append(cpu_seconds(baseline))
+        cand.append(cpu_seconds(candidate))
+    print(
+        f"CPU (user + system, least of {repeats}): candidate {min(cand):.2f}s, "
+        f"baseline {min(base):.2f}s, ratio {min(cand) / min(base):.2f} (not the verdict)"
+    )
 
 
 def main() -> int:
@@ -43,6 +67,7 @@ def main() -> int:
         action="store_true",
         help="set PYTHONDONTWRITEBYTECODE: every run compiles the package",
     )
+    parser.add_argument("--cpu", action="store_true", help="also print CPU seconds per side")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="qyzj-bench-forecast-"))
     try:
@@ -66,6 +91,8 @@ def main() -> int:
             baseline,
             args.repeats,
         )
+        if args.cpu:
+            compare_cpu(candidate, baseline, args.repeats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return verdict(ratio, TARGET)

@@ -268,7 +268,59 @@ def test_console_command_ends_a_report_run_at_once(monkeypatch: pytest.MonkeyPat
     with pytest.raises(Ended):
         cli.run()
     assert ended == [4]
-    monkeypatch.setattr(sys, "argv", ["qyzj", "kpi", "--raw", "x"])  # not a QUICK_EXIT command
+    # kpi and forecast end at once too (issue 16: ≈ 0.1 s of teardown for a printed result)
+    for command in ("kpi", "forecast"):
+        monkeypatch.setattr(sys, "argv", ["qyzj", command, "--raw", "x"])
+        with pytest.raises(Ended):
+            cli.run()
+    assert ended == [4, 4, 4]
+    monkeypatch.setattr(sys, "argv", ["qyzj", "sample", "x"])  # not a QUICK_EXIT command
     with pytest.raises(SystemExit) as exit_:
         cli.run()
-    assert exit_.value.code == 4 and ended == [4]
+    assert exit_.value.code == 4 and ended == [4, 4, 4]
+
+
+def test_quick_exit_fails_when_stdout_cannot_take_the_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stdout whose last flush fails ends with 120, as the interpreter's own flush would; a
+    failure main() already reported keeps its code."""
+    import qyzj_analytics.cli as cli
+
+    class Full:
+        def flush(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    ended: list[int] = []
+
+    class Ended(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        ended.append(code)
+        raise Ended
+
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(sys, "argv", ["qyzj", "kpi", "--raw", "x"])
+    for code in (0, 3):
+        monkeypatch.setattr(cli, "main", lambda argv, code=code: code)
+        monkeypatch.setattr(sys, "stdout", Full())
+        with pytest.raises(Ended):
+            cli.run()
+    assert ended == [120, 3]
+
+
+def test_console_command_prints_all_of_a_quick_exit_forecast(
+    sample_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m qyzj_analytics.cli forecast --json` into a pipe (run(), os._exit): the whole
+    JSON arrives, the same as main() prints."""
+    argv = ["forecast", "--raw", str(sample_raw), "--as-of", "2025-09-30", "--json"]
+    argv += ["--draws", "2000"]
+    done = subprocess.run(
+        [sys.executable, "-m", "qyzj_analytics.cli", *argv], capture_output=True, check=True
+    )
+    assert main(argv) == 0
+    assert done.stdout.decode("utf-8").replace("\r\n", "\n") == capsys.readouterr().out
+    printed = json.loads(done.stdout.decode("utf-8"))
+    assert printed["draws"] == 2000 and printed["plan"] is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from builders import CONTRACT, activity, context
 
 from qyzj_analytics.cli import main
+from qyzj_analytics.forecast import simulate
 from qyzj_analytics.forecast.appeals import closure_survival
 from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, simulate_tables
 from qyzj_analytics.forecast.horizon import build_horizon
@@ -155,6 +157,49 @@ def test_same_seed_same_bytes_and_another_seed_differs(tables: dict) -> None:
     first = text(42)
     assert text(42) == first
     assert text(43) != first
+
+
+def test_threaded_simulation_draws_the_same_numbers(
+    tables: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streams' parts on two threads give the very numbers they give one after another."""
+    ctx = ctx_at(Q3_END, tables)
+    serial = simulate.simulate_year_end(ctx, 3000, 5)
+    seen: set[str] = set()
+    total = simulate._simulate_total
+
+    def spy(*args: object) -> np.ndarray:
+        seen.add(threading.current_thread().name)
+        return total(*args)
+
+    monkeypatch.setattr(simulate, "PARALLEL_DRAWS", 0)
+    monkeypatch.setattr(simulate, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(simulate, "_simulate_total", spy)
+    threaded = simulate.simulate_year_end(ctx, 3000, 5)
+    assert seen and all(name.startswith("qyzj-sim") for name in seen)
+    assert threaded.values.keys() == serial.values.keys()
+    for kpi_id, values in serial.values.items():
+        np.testing.assert_array_equal(threaded.values[kpi_id], values)
+    np.testing.assert_array_equal(threaded.online_months, serial.online_months)
+    np.testing.assert_array_equal(threaded.appeals.closed, serial.appeals.closed)
+    assert threaded.notes == serial.notes
+
+
+def test_threaded_outlook_is_the_same_outlook(
+    tables: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many draws: the simulation's parts on two threads; the forecast and the plan stay the
+    same, digit for digit."""
+    ctx = ctx_at(dt.date(2025, 4, 30), tables)
+
+    def text() -> str:
+        return json.dumps(outlook_to_dict(forecast_outlook(ctx, draws=3000, seed=4)))
+
+    serial = text()
+    monkeypatch.setattr(simulate, "PARALLEL_DRAWS", 0)
+    monkeypatch.setattr(simulate, "_usable_cpus", lambda: 2)
+    assert simulate.use_threads(3000)
+    assert text() == serial
 
 
 def test_json_shape(q3_outlook: Outlook) -> None:
@@ -438,6 +483,13 @@ def test_payment_rule_pays_as_the_contract_says() -> None:
             assert rule.subsidy(grade, score) == subsidy, (grade, score)
             assert rule.total(grade, score) == compute_payment(grade, score, 0.0, CONTRACT).total
             assert rule.total(grade, score) == (advances + subsidy).quantize(cent)
+    # many scores at once (pay_draws): the same amounts, digit for digit
+    scores = [0.0, 55.0, 72.123456, 89.999999, 95.5, 104.0, 87.53, 60.01]
+    for grade in CONTRACT.subsidy_rule:
+        fresh = PaymentRule(CONTRACT)
+        assert [str(a) for a in fresh.totals(grade, scores)] == [
+            str(PaymentRule(CONTRACT).total(grade, s)) for s in scores
+        ]
 
 
 def test_online_policy_share_follows_the_data_not_the_target_ratio() -> None:

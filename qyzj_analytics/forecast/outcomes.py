@@ -146,10 +146,11 @@ def pay_draws(
         )
         outcomes, counts = np.unique(keys, return_counts=True)
     rule = PaymentRule(contract)
-    amounts = [
-        rule.total(grades[k // _KEY_SPAN], (k % _KEY_SPAN) / 10**_SCORE_DIGITS)
-        for k in outcomes.tolist()
-    ]
+    codes = outcomes // _KEY_SPAN  # ascending, as the outcomes are
+    amounts: list[Decimal] = []
+    for code in np.unique(codes).tolist():
+        scores = (outcomes[codes == code] % _KEY_SPAN) / 10**_SCORE_DIGITS
+        amounts += rule.totals(grades[code], scores.tolist())
     total = sum((a * int(n) for a, n in zip(amounts, counts, strict=True)), Decimal(0))
     order = sorted(range(len(amounts)), key=lambda i: amounts[i])
     cum = np.cumsum([int(counts[i]) for i in order])

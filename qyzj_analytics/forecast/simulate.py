@@ -28,7 +28,12 @@ draws, byte for byte.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +73,10 @@ TAG_PRIOR_EVENTS = 4.0  # offline tag shares: the prior (the targets' ratios) we
 # the online rate's (≥ 1 activity), which keeps the expected count monotone in the events seen.
 ONLINE_POLICY_PRIOR_EVENTS = 1.0
 ACTIVITY_KPIS = {OFFLINE_KPI, *OFFLINE_TAG_KPIS, POLICY_KPI, LIVESTREAM_KPI}
+# Many draws: the streams' parts run on two threads (the machine's two cores; numpy's generators
+# release the GIL on large arrays). Below PARALLEL_DRAWS the thread start-up is not worth it.
+SIM_THREADS = 2
+PARALLEL_DRAWS = 20_000
 
 
 @dataclass
@@ -116,10 +125,12 @@ def capped_poisson(means: np.ndarray, cap: int, rng: np.random.Generator) -> np.
     u = rng.random(means.shape)
     pmf = np.exp(-means)
     cdf = pmf.copy()
-    count = np.zeros(means.shape, dtype=np.int64)
-    for j in range(1, cap + 1):
-        count += u > cdf
-        pmf *= means / j
+    count = np.zeros(means.shape)  # whole numbers, as floats (the KPI values are floats)
+    step = np.empty(means.shape)
+    above = np.empty(means.shape, dtype=bool)
+    for j in range(1, cap + 1):  # the same operations as count += u > cdf; pmf *= means / j
+        count += np.greater(u, cdf, out=above)
+        pmf *= np.divide(means, j, out=step)
         cdf += pmf
     return count
 
@@ -156,37 +167,55 @@ def online_policy_share_beta(
     return policy + weight * prior, online - policy + weight * (1 - prior)
 
 
-def _simulate_activities(
-    obs: Observed,
-    contract: Contract,
-    horizon: Horizon,
-    draws: int,
-    streams: Streams,
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """New offline/tagged/policy events per draw and online events per remaining month.
+@dataclass(frozen=True)
+class _ActivitySplit:
+    """The activities so far as the offline and the online stream need them, split before the
+    streams run (each thread then reads only its own frames)."""
 
-    Two streams: offline activities (hybrids included) as a year total split into tag
-    combinations, and online activities (hybrids included, as the livestream KPI counts them)
-    month by month. Returns the added count per KPI id and the (draws, months) online counts of
-    the remaining months, the current month's events so far included.
-    """
+    offline_dates: pd.Series
+    offline_flags: np.ndarray  # (offline activities incl. hybrid, tags) bool
+    online_dates: pd.Series
+    online: int  # online activities incl. hybrid
+    policy_online: int  # online-only policy sessions
+    online_this_month: float  # online activities already held in the first remaining month
+
+
+def _split_activities(obs: Observed, contract: Contract, horizon: Horizon) -> _ActivitySplit:
+    """Offline and online activities so far, by format kind (hybrids in both)."""
     acts = obs.activities
-    kind = acts["format_kind"].to_numpy(str)
-    is_off = (kind == "offline") | (kind == "hybrid")
-    is_online = (kind == "online") | (kind == "hybrid")
-    off = acts.loc[is_off]
     tags = list(contract.tag_keywords)
+    kind = acts["format_kind"].to_numpy(str)
+    is_online = (kind == "online") | (kind == "hybrid")
+    off = acts.loc[(kind == "offline") | (kind == "hybrid")]
+    flags = (
+        off[[f"tag_{t}" for t in tags]].to_numpy(bool) if tags else np.zeros((len(off), 0), bool)
+    )
+    policy = 0
+    if POLICY_TAG in tags:
+        policy = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
+    so_far = obs.online_so_far(horizon.months[0]) if len(horizon.months) else 0.0
+    return _ActivitySplit(
+        off["date"], flags, acts.loc[is_online, "date"], int(is_online.sum()), policy, so_far
+    )
 
-    off_fit = fit_rate(off["date"], horizon, target_pace(target_of(contract, OFFLINE_KPI), horizon))
+
+def _simulate_offline(
+    acts: _ActivitySplit, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+) -> dict[str, np.ndarray]:
+    """New offline activities (hybrids included) per draw, as a year total split into tag
+    combinations: the added count per KPI id (the policy tag's offline part under
+    ``POLICY_KPI``)."""
+    tags = list(contract.tag_keywords)
+    off_fit = fit_rate(
+        acts.offline_dates, horizon, target_pace(target_of(contract, OFFLINE_KPI), horizon)
+    )
     new_off = streams("offline.count").poisson(
         sample_total_mean(off_fit, horizon, draws, streams, "offline")
     )
     added: dict[str, np.ndarray] = {OFFLINE_KPI: new_off.astype(float)}
-    per_tag = np.zeros((draws, len(tags)))
     if tags:
-        flags = off[[f"tag_{t}" for t in tags]].to_numpy(bool)
         priors = np.array([tag_prior_share(contract, t) for t in tags])
-        alpha = combo_alpha(flags, priors, max(off_fit.prior_events, TAG_PRIOR_EVENTS))
+        alpha = combo_alpha(acts.offline_flags, priors, max(off_fit.prior_events, TAG_PRIOR_EVENTS))
         # the shares' uncertainty: TAG_SCENARIOS posterior draws, one picked per draw
         shares = streams("offline.shares").dirichlet(alpha, size=TAG_SCENARIOS)
         pick = streams("offline.scenario").integers(TAG_SCENARIOS, size=draws)
@@ -196,29 +225,67 @@ def _simulate_activities(
         for kpi_id, tag in OFFLINE_TAG_KPIS.items():
             if tag in tags:
                 added[kpi_id] = per_tag[:, tags.index(tag)]
+        if POLICY_TAG in tags:
+            added[POLICY_KPI] = per_tag[:, tags.index(POLICY_TAG)]
+    return added
 
-    on_fit = fit_rate(
-        acts.loc[is_online, "date"], horizon, target_pace(online_target(contract), horizon)
-    )
+
+def _simulate_online(
+    acts: _ActivitySplit, contract: Contract, horizon: Horizon, draws: int, streams: Streams
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Online activities (hybrids included, as the livestream KPI counts them) month by month.
+
+    Returns the (draws, months) online counts of the remaining months, the current month's
+    events so far included, and the policy sessions held online only per draw (None when no
+    policy tag is configured).
+    """
+    on_fit = fit_rate(acts.online_dates, horizon, target_pace(online_target(contract), horizon))
     online_means = sample_month_means(on_fit, horizon, draws, streams, "online")
     # only whether a month reaches the minimum matters: draw min(count, minimum) exactly
     online = capped_poisson(
         online_means, contract.livestream_min_per_month, streams("online.count")
-    ).astype(float)
-    if POLICY_TAG in tags:
+    )
+    policy_online = None
+    if POLICY_TAG in contract.tag_keywords:
         # policy sessions held online only (hybrids are already in the offline split), a
         # Poisson thinning of the online stream
-        n_online = int(is_online.sum())
-        k = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
         a, b = online_policy_share_beta(
-            k, n_online, tag_prior_share(contract, POLICY_TAG), on_fit.prior_events
+            acts.policy_online,
+            acts.online,
+            tag_prior_share(contract, POLICY_TAG),
+            on_fit.prior_events,
         )
         share = streams("online.policy_share").beta(a, b, size=draws)
         policy_online = streams("online.policy").poisson(online_means.sum(axis=1) * share)
-        added[POLICY_KPI] = per_tag[:, tags.index(POLICY_TAG)] + policy_online
     if len(horizon.months):
-        online[:, 0] += obs.online_so_far(horizon.months[0])
-    return added, online
+        online[:, 0] += acts.online_this_month
+    return online, policy_online
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (all of them where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def use_threads(draws: int) -> bool:
+    """True when a forecast of ``draws`` simulated years shares its work out on threads."""
+    return draws >= PARALLEL_DRAWS and _usable_cpus() >= 2
+
+
+def _run_parts(parts: dict[str, Callable[[], Any]], draws: int) -> dict[str, Any]:
+    """Run the independent parts of a simulation, on ``SIM_THREADS`` threads for many draws.
+
+    Every part draws from its own named streams, so the numbers are the same whatever the
+    order or the threads (numpy's generators release the GIL on large arrays).
+    """
+    if not use_threads(draws) or len(parts) < 2:
+        return {name: part() for name, part in parts.items()}
+    threads = min(SIM_THREADS, _usable_cpus())
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qyzj-sim") as pool:
+        futures = {name: pool.submit(part) for name, part in parts.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def simulate_year_end(
@@ -246,37 +313,51 @@ def simulate_year_end(
     if horizon.remaining_days == 0:
         return YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
 
+    parts: dict[str, Callable[[], Any]] = {}  # longest first: they are shared out in order
+    acts = _split_activities(obs, contract, horizon) if ids & ACTIVITY_KPIS else None
+    if acts is not None:
+        parts["offline"] = partial(_simulate_offline, acts, contract, horizon, draws, streams)
+    if APPEALS_KPI in ids:
+        parts["appeals"] = partial(simulate_appeals, obs, horizon, draws, streams, notes)
+    if acts is not None:
+        parts["online"] = partial(_simulate_online, acts, contract, horizon, draws, streams)
+    if COVERAGE_KPI in ids:
+        parts["coverage"] = partial(simulate_coverage, obs, contract, horizon, draws, streams)
+    for kpi_id, rows, column, name in (
+        (SERVICES_KPI, obs.services, "date", "services"),
+        (COURSES_KPI, obs.courses, "accepted", "courses"),
+    ):
+        if kpi_id in ids:
+            parts[name] = partial(
+                _simulate_total,
+                rows[column],
+                target_of(contract, kpi_id),
+                horizon,
+                draws,
+                streams,
+                name,
+            )
+    done_parts = _run_parts(parts, draws)
+
     if SERVICES_KPI in ids:
-        values[SERVICES_KPI] += _simulate_total(
-            obs.services["date"],
-            target_of(contract, SERVICES_KPI),
-            horizon,
-            draws,
-            streams,
-            "services",
-        )
+        values[SERVICES_KPI] += done_parts["services"]
     online = np.zeros((draws, len(horizon.months)))
-    if ids & ACTIVITY_KPIS:
-        added, online = _simulate_activities(obs, contract, horizon, draws, streams)
-        for kpi_id, extra in added.items():
-            if kpi_id in ids:
-                values[kpi_id] += extra
+    policy_online = None
+    if "online" in done_parts:
+        online, policy_online = done_parts["online"]
+    for kpi_id, extra in done_parts.get("offline", {}).items():
+        if kpi_id in ids:
+            values[kpi_id] += extra
+    if policy_online is not None and POLICY_KPI in ids:
+        values[POLICY_KPI] += policy_online
     if LIVESTREAM_KPI in ids:
         values[LIVESTREAM_KPI] += (online >= contract.livestream_min_per_month).sum(axis=1)
     if COURSES_KPI in ids:
-        values[COURSES_KPI] += _simulate_total(
-            obs.courses["accepted"],
-            target_of(contract, COURSES_KPI),
-            horizon,
-            draws,
-            streams,
-            "courses",
-        )
-    appeals = coverage = None
-    if APPEALS_KPI in ids:
-        appeals = simulate_appeals(obs, horizon, draws, streams, notes)
+        values[COURSES_KPI] += done_parts["courses"]
+    appeals = done_parts.get("appeals")
+    if appeals is not None:
         values[APPEALS_KPI] = appeals.rate
-    if COVERAGE_KPI in ids:
-        coverage = simulate_coverage(obs, contract, horizon, draws, streams)
+    coverage = done_parts.get("coverage")
+    if coverage is not None:
         values[COVERAGE_KPI] = coverage.rate
     return YearEndDraws(values, online, done, notes, missing, appeals, coverage)
