@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qyzj_analytics.console import json_text, protect_streams
 from qyzj_analytics.errors import QyzjError, UsageError
@@ -251,45 +251,14 @@ def run_kpi(args: argparse.Namespace) -> int:
     prepared = prepare(args.raw, contract)
     result = assess(KpiContext.of(prepared, contract, args.as_of), prepared.quality)
     if args.explain:
-        return print_explain(result, args.explain, contract, STATUS_ZH["missing"])
+        from qyzj_analytics.scoring.explain import format_explain
+
+        print(format_explain(result, args.explain, contract, STATUS_ZH["missing"]))
+        return EXIT_OK
     if args.json:
         print(json_text(assessment_to_dict(result)))
     else:
         print(format_assessment(result))
-    return EXIT_OK
-
-
-def print_explain(result: Any, kpi_id: str, contract: Any, missing: str) -> int:
-    """``qyzj kpi --explain``: the KPI's value and the rows behind it, with Chinese headers."""
-    import pandas as pd
-
-    from qyzj_analytics.scoring.explain import label_explain_rows
-    from qyzj_analytics.scoring.kpi import KPI_TABLES
-
-    found = result.actuals[kpi_id]
-    spec = contract.kpi(kpi_id)
-    if found.missing:
-        value = missing
-    elif spec.unit == "比例":
-        value = f"{found.value:.1%}"
-    else:
-        value = f"{found.value:g} {spec.unit}"
-    print(f"{spec.name}（{kpi_id}）: {value}")
-    if result.as_of != result.as_of_requested:
-        print(f"注意：{result.notes[0]}")
-    rows = found.rows
-    if rows is not None and len(rows):
-        shown = label_explain_rows(rows, KPI_TABLES.get(kpi_id, ""), contract)
-        for name in shown.columns:
-            column = shown[name]
-            if pd.api.types.is_bool_dtype(column):
-                shown[name] = column.map({True: "是", False: "否"})
-            elif pd.api.types.is_datetime64_any_dtype(column):
-                shown[name] = column.dt.strftime("%Y-%m-%d")  # a day, as the exports mean it
-        shown = shown.astype(object).where(shown.notna(), "")  # blank, not NaN/<NA>
-        with pd.option_context("display.max_rows", None, "display.width", 200):
-            print(shown.to_string(index=False))
-        print(f"共 {len(rows)} 行")
     return EXIT_OK
 
 

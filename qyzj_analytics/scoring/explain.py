@@ -8,6 +8,8 @@ Chinese (来源文件, 工作表, 行号), and the activity classification into 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from qyzj_analytics.contract.model import Contract
@@ -67,3 +69,41 @@ def _join_tags(flags: pd.DataFrame, names: dict[str, str]) -> list[str]:
         "、".join(names.get(c, c[4:]) for c, on in zip(columns, row, strict=True) if on)
         for row in flags.itertuples(index=False)
     ]
+
+
+def format_explain(result: Any, kpi_id: str, contract: Contract, missing: str) -> str:
+    """``qyzj kpi --explain``: the KPI's value and the rows behind it, with Chinese headers.
+
+    Args:
+        result: the assessment (``scoring.assess``) holding the KPI's actual and its rows.
+        kpi_id: the KPI to explain.
+        contract: the contract (names, units, tag names).
+        missing: the word shown when the KPI's export is missing.
+    """
+    from qyzj_analytics.scoring.kpi import KPI_TABLES
+
+    found = result.actuals[kpi_id]
+    spec = contract.kpi(kpi_id)
+    if found.missing:
+        value = missing
+    elif spec.unit == "比例":
+        value = f"{found.value:.1%}"
+    else:
+        value = f"{found.value:g} {spec.unit}"
+    lines = [f"{spec.name}（{kpi_id}）: {value}"]
+    if result.as_of != result.as_of_requested:
+        lines.append(f"注意：{result.notes[0]}")
+    rows = found.rows
+    if rows is not None and len(rows):
+        shown = label_explain_rows(rows, KPI_TABLES.get(kpi_id, ""), contract)
+        for name in shown.columns:
+            column = shown[name]
+            if pd.api.types.is_bool_dtype(column):
+                shown[name] = column.map({True: "是", False: "否"})
+            elif pd.api.types.is_datetime64_any_dtype(column):
+                shown[name] = column.dt.strftime("%Y-%m-%d")  # a day, as the exports mean it
+        shown = shown.astype(object).where(shown.notna(), "")  # blank, not NaN/<NA>
+        with pd.option_context("display.max_rows", None, "display.width", 200):
+            lines.append(shown.to_string(index=False))
+        lines.append(f"共 {len(rows)} 行")
+    return "\n".join(lines)
