@@ -30,7 +30,7 @@ def header_key(text: str | None) -> str:
     """A cleaned header cell (:func:`clean_text`) for matching: no whitespace, no trailing unit in
     brackets, no ``*`` marks.
 
-    >>> header_key("参与企业数（家）")
+    >>> header_key(clean_text("参与企业数（家）"))
     '参与企业数'
     """
     text = SPACES_RE.sub("", text or "").strip("*＊")
