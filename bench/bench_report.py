@@ -11,6 +11,7 @@ median of the pair ratios).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nbformat
-from common import BIN, PAIRS, compare, verdict
+from common import BIN, PAIRS, ROOT, compare, verdict
 
 from qyzj_analytics.ingest.discover import SAMPLE_MARKER
 from qyzj_analytics.sample.generate import write_sample
@@ -47,8 +48,10 @@ def write_trivial_notebook(path: Path) -> Path:
 
 
 def report_command() -> list[str]:
-    """The `qyzj report` command of this venv."""
-    return [str(BIN / "qyzj"), "report"]
+    """`qyzj report` of this checkout: ``python -m qyzj_analytics.cli`` with the checkout first
+    on ``PYTHONPATH`` (:func:`main` sets it), not whatever the venv's ``qyzj`` was installed
+    from (an editable install of another worktree would be timed instead)."""
+    return [sys.executable, "-m", "qyzj_analytics.cli", "report"]
 
 
 def main() -> int:
@@ -56,6 +59,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=PAIRS)
     args = parser.parse_args()
+    # this checkout's package, whatever the venv's editable install points at
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the warm-up caches byte code, as installed
     work = Path(tempfile.mkdtemp(prefix="qyzj-bench-report-"))
     try:
         raw = work / "raw"

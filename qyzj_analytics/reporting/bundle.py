@@ -7,6 +7,7 @@ notebook of a report loads it in a fraction of a second instead of recomputing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, fields
@@ -136,12 +137,53 @@ def build_metrics(
     (last quarter's figures) then costs no second reading of the exports.
 
     An ``as_of`` after the contract period is read as the period end (``Metrics.as_of`` is the
-    date used, and a note says so).
+    date used, and a note says so). The same as :func:`build_base_metrics` then, with
+    ``forecast``, :func:`add_forecast`.
 
     Raises:
         ConfigError: a KPI of the contract has no function.
         UsageError: ``as_of`` is before the contract period.
         DataError: the raw folder cannot be used (see :func:`~qyzj_analytics.pipeline.prepare`).
+    """
+    metrics, assessed = build_base_metrics(
+        raw_dir, as_of, contract, quarter=quarter, prepared=prepared
+    )
+    if not forecast:
+        return metrics
+    return add_forecast(
+        metrics,
+        assessed,
+        draws=draws,
+        seed=seed,
+        plan_probability=plan_probability,
+        planning=planning,
+    )
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """What :func:`add_forecast` needs besides the metrics: the KPI context and assessment."""
+
+    ctx: KpiContext
+    assessment: Assessment
+    contract: Contract
+
+
+def build_base_metrics(
+    raw_dir: Path | str,
+    as_of: dt.date,
+    contract: Contract | None = None,
+    *,
+    quarter: str = "",
+    prepared: Prepared | None = None,
+) -> tuple[Metrics, Assessed]:
+    """Everything but the forecast (``Metrics.forecast`` None, the payment schedule from today's
+    score), and what :func:`add_forecast` needs to add it.
+
+    Notebooks that need no forecast can start from these metrics while the forecast runs: every
+    field but ``forecast`` and ``payment_schedule`` is what :func:`build_metrics` gives.
+
+    Raises: as :func:`build_metrics`.
     """
     from qyzj_analytics.ingest.pipeline import prepare
 
@@ -153,30 +195,8 @@ def build_metrics(
     ctx = KpiContext.of(prepared, contract, as_of)
     as_of = ctx.as_of  # clamped to the period end
     assessment = assess(ctx, prepared.quality)
-    forecast_metrics = (
-        build_forecast_metrics(
-            ctx,
-            assessment,
-            draws=draws,
-            seed=seed,
-            plan_probability=plan_probability,
-            planning=planning,
-        )
-        if forecast
-        else None
-    )
-    if forecast_metrics is not None:
-        subsidy = forecast_metrics.payment.loc["运维补助"]
-        schedule = payment_schedule(
-            contract,
-            as_of,
-            (subsidy["P10"], subsidy["P50"], subsidy["P90"]),
-            basis=f"年终预测 P10–P90，{forecast_metrics.info.get('draws', draws):,} 次模拟",
-        )
-    else:
-        sub = float(assessment.payment.subsidy)
-        schedule = payment_schedule(contract, as_of, (sub, sub, sub))
-    return Metrics(
+    sub = float(assessment.payment.subsidy)
+    metrics = Metrics(
         quarter=quarter,
         as_of=as_of,
         contract_name=contract.name,
@@ -202,9 +222,38 @@ def build_metrics(
         online_offline=online_offline_by_month(ctx),
         parks=parks_covered(ctx),
         livestreams=livestreams_by_month(ctx),
-        payment_schedule=schedule,
-        forecast=forecast_metrics,
+        payment_schedule=payment_schedule(contract, as_of, (sub, sub, sub)),
     )
+    return metrics, Assessed(ctx, assessment, contract)
+
+
+def add_forecast(
+    metrics: Metrics,
+    assessed: Assessed,
+    *,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    plan_probability: float = TARGET_PROBABILITY,
+    planning: Planning | None = None,
+) -> Metrics:
+    """``metrics`` (from :func:`build_base_metrics`) with the year-end forecast and the payment
+    schedule it implies (P10–P90 of the subsidy)."""
+    forecast_metrics = build_forecast_metrics(
+        assessed.ctx,
+        assessed.assessment,
+        draws=draws,
+        seed=seed,
+        plan_probability=plan_probability,
+        planning=planning,
+    )
+    subsidy = forecast_metrics.payment.loc["运维补助"]
+    schedule = payment_schedule(
+        assessed.contract,
+        metrics.as_of,
+        (subsidy["P10"], subsidy["P50"], subsidy["P90"]),
+        basis=f"年终预测 P10–P90，{forecast_metrics.info.get('draws', draws):,} 次模拟",
+    )
+    return dataclasses.replace(metrics, forecast=forecast_metrics, payment_schedule=schedule)
 
 
 def build_forecast_metrics(

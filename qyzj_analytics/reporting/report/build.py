@@ -26,11 +26,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qyzj_analytics.errors import QyzjError, UsageError
 from qyzj_analytics.outputs import ensure_writable, writing_to
 from qyzj_analytics.reporting.report.cover import cover_cell, summary_cell
+from qyzj_analytics.reporting.report.forked import ForkedRunner, fork_available
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, load_timings, save_timings
 from qyzj_analytics.reporting.report.lock import lock_quarter
 from qyzj_analytics.reporting.report.options import (
@@ -41,6 +42,14 @@ from qyzj_analytics.reporting.report.options import (
     display_path,
     log,
     resolve_quarter,
+)
+from qyzj_analytics.reporting.report.precompute import (
+    BASE_CACHE,
+    FULL_CACHE,
+    needs_forecast,
+    notebook_parameters,
+    precompute_base,
+    precompute_forecast,
 )
 from qyzj_analytics.reporting.report.publish import publish, remove_stale
 from qyzj_analytics.reporting.report.render import (
@@ -56,7 +65,10 @@ if TYPE_CHECKING:
     from qyzj_analytics.reporting.archive.runs import RunRecord
     from qyzj_analytics.reporting.bundle import Metrics
 
+Runner = NotebookRunner | ForkedRunner
+
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
+FORKED = True  # on Linux, notebooks run in processes forked from a warm worker (.forked)
 PACKAGED_NOTEBOOKS = "notebooks"  # the checkout's notebooks/, mapped into this package by the wheel
 
 
@@ -155,18 +167,30 @@ def build_report(options: ReportOptions, contract: Contract) -> Path:
         ReportLocked: another run holds the quarter's lock.
     """
     notebooks = find_notebooks(options.notebooks_dir)
-    # the package's own notebooks run one worker in this process (no second kernel start-up);
-    # a --notebooks folder runs in kernels only, so its code cannot end this process
-    with NotebookRunner(notebooks, in_process=options.notebooks_dir is None) as runner:
-        return _build_report(options, contract, runner)  # the kernel boots from here on
+    return _build_report(options, contract, notebook_runner(notebooks, options.notebooks_dir))
 
 
-def _build_report(options: ReportOptions, contract: Contract, runner: NotebookRunner) -> Path:
-    """:func:`build_report` once the notebook kernel is booting."""
+def notebook_runner(notebooks: Sequence[Path], folder: Path | None) -> Runner:
+    """Who executes the notebooks: the package's own in processes forked from a warm worker
+    (:mod:`.forked`, Linux), else one worker in this process and a kernel; a ``--notebooks``
+    folder runs in kernels only, so its code cannot end this process."""
+    if folder is None and FORKED and fork_available():
+        return ForkedRunner(notebooks)
+    return NotebookRunner(notebooks, in_process=folder is None)  # a kernel boots from here on
+
+
+def _build_report(options: ReportOptions, contract: Contract, runner: Runner) -> Path:
+    """:func:`build_report` with its notebook runner."""
+    with runner:
+        return _build_report_with(options, contract, runner)
+
+
+def _build_report_with(options: ReportOptions, contract: Contract, runner: Runner) -> Path:
     from qyzj_analytics.ingest.pipeline import require_exports  # (pandas: only when running)
     from qyzj_analytics.reporting.archive.summary import write_summary
 
     require_exports(options.raw_dir)  # no export at all: exit 3 before anything is written
+    runner.start()  # a forked worker inherits pandas and warms up on the other core
     out_dir = options.out_dir
     ensure_writable(out_dir)
     target = out_dir / options.quarter
@@ -181,15 +205,33 @@ def _build_report(options: ReportOptions, contract: Contract, runner: NotebookRu
             charts = staging / "charts"
             charts.mkdir()
             log(f"[report] {options.quarter}（截至 {options.as_of.isoformat()}）：预计算指标…")
-            metrics = precompute(options, contract, cache)
-            params = notebook_parameters(options, cache, charts)
+            base = precompute_base(options, contract, cache)
+            timings, executed = load_timings(out_dir), staging / "notebooks"
+            early = [nb for nb in runner.notebooks if not needs_forecast(nb)]
+            params = notebook_parameters(options, cache / BASE_CACHE, charts)
+            runner.submit(early, params, timings, executed)  # they run while the forecast does
+            metrics = precompute_forecast(options, contract, base, cache)
+            params = notebook_parameters(options, cache / FULL_CACHE, charts)
+            runner.submit(
+                [nb for nb in runner.notebooks if nb not in early], params, timings, executed
+            )
 
-            def meanwhile() -> None:  # this process's share is done; a kernel may still run
+            def meanwhile() -> None:  # needs no notebook output
                 write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
                 write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
                 warm_renderer()
 
-            runs = runner.run(params, load_timings(out_dir), staging / "notebooks", meanwhile)
+            def word_ready() -> bool:  # the charts the Word file shows are written
+                from qyzj_analytics.reporting.word.document import WORD_CHARTS
+
+                return all((charts / f"{name}.png").is_file() for name in WORD_CHARTS)
+
+            runs = runner.finish(
+                [
+                    (lambda: True, meanwhile),
+                    (word_ready, lambda: write_word(staging, options, contract, metrics)),
+                ]
+            )
             errors = [r for r in runs if r.error]
             if errors:
                 shutil.rmtree(failed, ignore_errors=True)
@@ -218,7 +260,6 @@ def _build_report(options: ReportOptions, contract: Contract, runner: NotebookRu
             (staging / "report.html").write_text(page, encoding="utf-8")
             if options.browser is not None:
                 write_pdf(options.browser, staging)
-            write_word(staging, options, contract, metrics)
             check_charts(charts)
             publish(staging, target)
             save_timings(out_dir, runs)
@@ -265,50 +306,6 @@ def check_charts(charts: Path) -> None:
         log("[report] 注意：notebook 没有向 charts/ 写出任何图表")
     for stem in sorted(pngs ^ svgs):
         log(f"[report] 注意：图表 {stem} 缺少 PNG 或 SVG 版本")
-
-
-def precompute(options: ReportOptions, contract: Contract, cache: Path) -> Metrics:
-    """Clean, assess and forecast once (``metrics.build_metrics``) and cache it for the notebooks.
-
-    Raises:
-        DataError: the exports cannot be used.
-    """
-    from qyzj_analytics.forecast.planning import load_planning
-    from qyzj_analytics.ingest.pipeline import prepare
-    from qyzj_analytics.reporting.archive.summary import add_quarter_change
-    from qyzj_analytics.reporting.bundle import build_metrics, save_metrics
-
-    planning = load_planning(options.planning)  # a bad planning file stops before any reading
-    prepared = prepare(options.raw_dir, contract)  # cleaned once: this quarter and the last
-    metrics = build_metrics(
-        options.raw_dir,
-        options.as_of,
-        contract,
-        quarter=options.quarter,
-        forecast=True,
-        draws=options.draws,
-        seed=options.seed,
-        plan_probability=options.plan_probability,
-        planning=planning,
-        prepared=prepared,
-    )
-    metrics = add_quarter_change(metrics, options, contract, prepared)  # 较上季度 in the KPI table
-    save_metrics(metrics, cache)
-    return metrics
-
-
-def notebook_parameters(options: ReportOptions, cache: Path, charts: Path) -> dict[str, Any]:
-    """The papermill parameters every notebook receives."""
-    return {
-        "quarter": options.quarter,
-        "raw_dir": str(options.raw_dir),
-        "as_of": options.as_of.isoformat(),
-        "config": str(options.config) if options.config else "",
-        "seed": options.seed,
-        "draws": options.draws,
-        "cache_dir": str(cache),
-        "charts_dir": str(charts),
-    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,7 @@ WARM_MODULES = (
 WARM_CALLS = ("qyzj_analytics.reporting.charts.fonts.setup_fonts()", "__import__('gc').freeze()")
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:"]
 TIMINGS_FILE = ".report-timings.json"
+Task = tuple[Callable[[], bool], Callable[[], None]]  # (ready, work): see NotebookRunner.finish
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,11 @@ class NotebookRunner:
         self.workers = max(1, min(workers, len(self.notebooks)))
         self.in_process = in_process and self.workers > 1  # one worker at least is a kernel
         kernels = self.workers - 1 if self.in_process else self.workers
-        self._queue: queue.Queue[tuple[int, Path]] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, Path, dict[str, Any]]] = queue.Queue()
         self._go = threading.Event()
         self._abort = False
-        self._parameters: dict[str, Any] = {}
+        self._closed = False  # no more submissions: a worker ends when the queue is empty
+        self._submitted = 0
         self._results: dict[int, NotebookRun] = {}
         self._lock = threading.Lock()
         self._threads = [
@@ -97,7 +99,8 @@ class NotebookRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._abort = not self._go.is_set()
+        self._abort = not self._closed
+        self._closed = True
         self._go.set()
         for thread in self._threads:
             thread.join()
@@ -115,32 +118,62 @@ class NotebookRunner:
         kernel is busy: in-process, after this process's first notebook (the kernel can take the
         short notebooks left meanwhile), else at once.
         """
+        self.submit(self.notebooks, parameters, timings, out_dir)
+        return self.finish([] if meanwhile is None else [(lambda: True, meanwhile)])
+
+    def start(self) -> None:
+        """Nothing to do: the kernels are started when the runner is entered."""
+
+    def submit(
+        self,
+        notebooks: Sequence[Path],
+        parameters: dict[str, Any],
+        timings: dict[str, float],
+        out_dir: Path | None = None,
+    ) -> None:
+        """Queue ``notebooks`` (the longest first, by ``timings``) with ``parameters``; a kernel
+        takes them as soon as it is up. Call :meth:`finish` after the last submission."""
         self.out_dir = out_dir or self.out_dir
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        order = sorted(
-            enumerate(self.notebooks),
-            key=lambda item: -timings.get(item[1].name, estimate_seconds(item[1])),
-        )
-        for item in order:
-            self._queue.put(item)
-        self._parameters = parameters
-        log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
+        for path in order_longest_first(notebooks, timings):
+            self._queue.put((self.notebooks.index(path), path, parameters))
+            self._submitted += 1
+        if not self._go.is_set():
+            log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
         self._go.set()
+
+    def finish(self, tasks: Sequence[Task] = ()) -> list[NotebookRun]:
+        """Execute what is queued (this process takes its share in-process), then wait for the
+        kernels; results in notebook order.
+
+        ``tasks`` are ``(ready, work)`` pairs done on the calling thread: in-process, those ready
+        after this process's first notebook, the rest at the end; without an in-process worker,
+        those ready at once, the rest at the end.
+        """
+        self._closed = True
+        pending = list(tasks)
+
+        def do_ready() -> None:
+            while pending and pending[0][0]():
+                pending.pop(0)[1]()
+
         with frozen_heap():
             if self.in_process:
-                self._work_here(meanwhile)
-            elif meanwhile is not None:
-                meanwhile()
+                self._work_here(do_ready)
+            else:
+                do_ready()
             for thread in self._threads:
                 thread.join()
-        return [self._results[i] for i in range(len(self.notebooks))]
+        for _, work in pending:
+            work()
+        return [self._results[i] for i in sorted(self._results)]
 
     def _record(self, index: int, result: NotebookRun) -> None:
         with self._lock:
             self._results[index] = result
             state = "完成" if result.error is None else "失败"
             log(
-                f"[report] [{len(self._results)}/{len(self.notebooks)}] {result.name} "
+                f"[report] [{len(self._results)}/{self._submitted}] {result.name} "
                 f"{state}（{result.seconds:.1f} s）"
             )
 
@@ -152,11 +185,11 @@ class NotebookRunner:
         engine = register_engine()
         while not self._abort:
             try:
-                index, path = self._queue.get_nowait()
+                index, path, parameters = self._queue.get_nowait()
             except queue.Empty:
                 break
             output = self.out_dir / path.name
-            self._record(index, execute_notebook(path, output, self._parameters, engine=engine))
+            self._record(index, execute_notebook(path, output, parameters, engine=engine))
             if meanwhile is not None:
                 meanwhile()
                 meanwhile = None
@@ -175,15 +208,17 @@ class NotebookRunner:
             fresh = True
             while not self._abort:
                 try:
-                    index, path = self._queue.get_nowait()
+                    index, path, parameters = self._queue.get(timeout=0.02)
                 except queue.Empty:
-                    break
+                    if self._closed:
+                        break
+                    continue
                 started = time.perf_counter()
                 output = self.out_dir / path.name
                 try:
                     if km is not None and not fresh:
                         km = _reset_kernel(loop, km, self.cwd)
-                    result = execute_notebook(path, output, self._parameters, km=km)
+                    result = execute_notebook(path, output, parameters, km=km)
                 except Exception as exc:  # never lose a notebook's result
                     elapsed = time.perf_counter() - started
                     result = NotebookRun(path.name, output, elapsed, f"{type(exc).__name__}: {exc}")
@@ -313,6 +348,12 @@ def _reset_kernel(loop: Any, km: Any, cwd: Path) -> Any | None:
     with contextlib.suppress(Exception):
         loop.run_until_complete(km.shutdown_kernel(now=True))
     return _start_kernel(loop, cwd)
+
+
+def order_longest_first(notebooks: Sequence[Path], timings: dict[str, float]) -> list[Path]:
+    """``notebooks`` by the previous run's ``timings`` (else :func:`estimate_seconds`), longest
+    first."""
+    return sorted(notebooks, key=lambda path: -timings.get(path.name, estimate_seconds(path)))
 
 
 def estimate_seconds(notebook: Path) -> float:
