@@ -11,7 +11,6 @@ is one more draw, not a second layout.
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -29,16 +28,12 @@ PNG_UP_FILTER = 2  # PNG row filter "Up": each byte minus the byte above it
 def save_chart(fig: Figure, name: str, out_dir: Path | str, png: bytes | None = None) -> list[Path]:
     """Write ``<name>.png`` (200 dpi) and ``<name>.svg`` into ``out_dir``; returns both paths.
 
-    ``png`` reuses bytes already rendered by :func:`render_png` instead of rendering again. The
-    PNG appears whole (written aside, then renamed): the report inserts it into the Word file
-    while other notebooks still run.
+    ``png`` reuses bytes already rendered by :func:`render_png` instead of rendering again.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.svg"]
-    part = out / f".{name}.png.part"
-    part.write_bytes(png if png is not None else render_png(fig))
-    os.replace(part, paths[0])
+    paths[0].write_bytes(png if png is not None else render_png(fig))
     freeze_layout(fig)
     fig.savefig(paths[1], facecolor="white")
     return paths

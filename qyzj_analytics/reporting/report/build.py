@@ -43,6 +43,7 @@ from qyzj_analytics.reporting.report.options import (
     log,
     resolve_quarter,
 )
+from qyzj_analytics.reporting.report.pageproc import PageWorker
 from qyzj_analytics.reporting.report.precompute import (
     BASE_CACHE,
     FULL_CACHE,
@@ -52,12 +53,7 @@ from qyzj_analytics.reporting.report.precompute import (
     precompute_forecast,
 )
 from qyzj_analytics.reporting.report.publish import publish, remove_stale
-from qyzj_analytics.reporting.report.render import (
-    find_unsafe_content,
-    merge_notebooks,
-    render_html,
-    warm_renderer,
-)
+from qyzj_analytics.reporting.report.render import warm_renderer, write_page
 from qyzj_analytics.reporting.report.workbook import write_kpi_xlsx
 
 if TYPE_CHECKING:
@@ -180,15 +176,21 @@ def notebook_runner(notebooks: Sequence[Path], folder: Path | None) -> Runner:
 
 
 def _build_report(options: ReportOptions, contract: Contract, runner: Runner) -> Path:
-    """:func:`build_report` with its notebook runner."""
-    with runner:
-        return _build_report_with(options, contract, runner)
+    """:func:`build_report` with its notebook runner; with forked notebooks, the page is
+    rendered by a process forked now, before pandas is imported (:mod:`.pageproc`)."""
+    with runner, PageWorker() as pages:
+        if isinstance(runner, ForkedRunner):
+            pages.start()
+        return _build_report_with(options, contract, runner, pages)
 
 
-def _build_report_with(options: ReportOptions, contract: Contract, runner: Runner) -> Path:
+def _build_report_with(
+    options: ReportOptions, contract: Contract, runner: Runner, pages: PageWorker
+) -> Path:
     from qyzj_analytics.ingest.pipeline import require_exports  # (pandas: only when running)
     from qyzj_analytics.reporting.archive.summary import write_summary
 
+    forked = isinstance(runner, ForkedRunner)
     require_exports(options.raw_dir)  # no export at all: exit 3 before anything is written
     runner.start()  # a forked worker inherits pandas and warms up on the other core
     out_dir = options.out_dir
@@ -216,22 +218,16 @@ def _build_report_with(options: ReportOptions, contract: Contract, runner: Runne
                 [nb for nb in runner.notebooks if nb not in early], params, timings, executed
             )
 
-            def meanwhile() -> None:  # needs no notebook output
+            def write_workbook() -> None:
                 write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
+
+            def meanwhile() -> None:  # needs no notebook output
                 write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
-                warm_renderer()
+                if not forked:  # else written while the page worker renders (below)
+                    write_workbook()
+                    warm_renderer()
 
-            def word_ready() -> bool:  # the charts the Word file shows are written
-                from qyzj_analytics.reporting.word.document import WORD_CHARTS
-
-                return all((charts / f"{name}.png").is_file() for name in WORD_CHARTS)
-
-            runs = runner.finish(
-                [
-                    (lambda: True, meanwhile),
-                    (word_ready, lambda: write_word(staging, options, contract, metrics)),
-                ]
-            )
+            runs = runner.finish([(lambda: True, meanwhile)])
             errors = [r for r in runs if r.error]
             if errors:
                 shutil.rmtree(failed, ignore_errors=True)
@@ -244,22 +240,26 @@ def _build_report_with(options: ReportOptions, contract: Contract, runner: Runne
                     + "".join(f"\n另: notebook {r.name}: {r.error}" for r in errors[1:])
                 )
             log("[report] 合并 notebook 并渲染 HTML…")
-            merged = merge_notebooks(
-                [cover_cell(options, contract, metrics), summary_cell(metrics)],
-                [r.output for r in runs],
-            )
-            merged.metadata["title"] = f"{contract.name} {options.quarter} 季度运营分析报告"
-            page = render_html(merged, staging, sample=options.is_sample)
-            problems = find_unsafe_content(page)
+            front = [cover_cell(options, contract, metrics), summary_cell(metrics)]
+            title = f"{contract.name} {options.quarter} 季度运营分析报告"
+            executed_paths = [r.output for r in runs]
+            if forked:  # the page worker renders while this process writes the other files
+                pages.submit(front, executed_paths, title, staging, options.is_sample)
+                write_workbook()
+                write_word(staging, options, contract, metrics)
+                problems = pages.result()
+            else:
+                problems = write_page(front, executed_paths, title, staging, options.is_sample)
             if problems:
                 shutil.rmtree(failed, ignore_errors=True)
                 os.replace(staging, failed)
                 raise NotebookFailed(
                     "报告 HTML 含有脚本或外部资源，未发布: " + "; ".join(problems[:5])
                 )
-            (staging / "report.html").write_text(page, encoding="utf-8")
             if options.browser is not None:
                 write_pdf(options.browser, staging)
+            if not forked:
+                write_word(staging, options, contract, metrics)
             check_charts(charts)
             publish(staging, target)
             save_timings(out_dir, runs)

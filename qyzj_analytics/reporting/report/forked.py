@@ -207,7 +207,9 @@ def serve(jobs_fd: int, results_fd: int, folder: Path) -> None:
 
 
 def warm_up() -> None:
-    """What a notebook process would otherwise do first: imports, the font, the shell."""
+    """What every notebook process would otherwise do first: the imports, the CJK font, the
+    shell, the notebook schema's validator (compiled on first use, ≈ 0.08 s) and pandas'
+    Styler templates (≈ 0.07 s)."""
     import gc
     import importlib
 
@@ -221,7 +223,20 @@ def warm_up() -> None:
         setup_fonts()
         register_engine()
         get_shell()
+    with contextlib.suppress(Exception):
+        warm_validator()
+    with contextlib.suppress(Exception):
+        import pandas as pd
+
+        pd.DataFrame({"预热": [1]}).style.to_html()
     gc.freeze()  # the notebook processes' collections skip it; their pages stay shared
+
+
+def warm_validator() -> None:
+    """Compile nbformat's validator of the current notebook format once (it is cached)."""
+    import nbformat
+
+    nbformat.validate(nbformat.v4.new_notebook())
 
 
 def run_job(job: dict[str, Any], results_fd: int, folder: Path) -> None:

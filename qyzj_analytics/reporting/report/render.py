@@ -154,6 +154,28 @@ def html_exporter() -> Any:
     return exporter
 
 
+def write_page(
+    front: Sequence[NotebookNode], executed: Sequence[Path], title: str, folder: Path, sample: bool
+) -> list[str]:
+    """Merge ``front`` (cover, 摘要) and the ``executed`` notebooks, render the page and write
+    ``folder/report.html`` if it is safe; returns what makes it unsafe (empty when written).
+
+    Args:
+        front: the cells before the notebooks (:func:`merge_notebooks`).
+        executed: the executed notebooks, in report order.
+        title: the page title.
+        folder: the report's staging folder (relative images are resolved there).
+        sample: add the "示例数据" banner and watermark.
+    """
+    merged = merge_notebooks(list(front), executed)
+    merged.metadata["title"] = title
+    page = render_html(merged, folder, sample=sample)
+    problems = find_unsafe_content(page)
+    if not problems:
+        (folder / "report.html").write_text(page, encoding="utf-8")
+    return problems
+
+
 def warm_renderer() -> None:
     """Import nbconvert and compile the report's templates now (on a one-cell page), so the
     report's own render later costs only its cells; for a moment when a core would be idle."""

@@ -46,7 +46,6 @@ ATTAINMENT_CHART = "kpi_attainment"
 PARKS_CHART = "parks_covered"
 LIVESTREAM_CHART = "livestreams"
 ACTIVITY_CHART = "activities_by_category"
-WORD_CHARTS = (ATTAINMENT_CHART, PARKS_CHART, LIVESTREAM_CHART, ACTIVITY_CHART)
 
 
 def word_report_name(quarter: str) -> str:
