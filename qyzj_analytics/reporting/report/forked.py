@@ -67,7 +67,7 @@ class ForkedRunner:
         self._jobs = -1
         self._results_fd = -1
         self._buffer = b""
-        self._folder = Path(tempfile.mkdtemp(prefix="qyzj-report-runs-"))
+        self._folder = Path()  # the results' folder, made by start()
         self._submitted: dict[int, Path] = {}
         self._results: dict[int, NotebookRun] = {}
 
@@ -84,12 +84,13 @@ class ForkedRunner:
                 os.waitpid(self._pid, 0)
             with contextlib.suppress(OSError):
                 os.close(self._results_fd)
-        shutil.rmtree(self._folder, ignore_errors=True)
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def start(self) -> None:
         """Fork the worker (once); call it when pandas is imported, which the worker inherits."""
         if self._pid is not None:
             return
+        self._folder = Path(tempfile.mkdtemp(prefix="qyzj-report-runs-"))
         jobs_r, jobs_w = os.pipe()
         results_r, results_w = os.pipe()
         sys.stdout.flush()
