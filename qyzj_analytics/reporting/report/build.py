@@ -218,13 +218,13 @@ def _build_report_with(
                 [nb for nb in runner.notebooks if nb not in early], params, timings, executed
             )
 
-            def write_workbook() -> None:
-                write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
+            front = []  # the cover and 摘要 cells, before the notebooks' own
 
             def meanwhile() -> None:  # needs no notebook output
+                write_kpi_xlsx(staging / f"kpi_{options.quarter}.xlsx", options, contract, metrics)
                 write_summary(staging, metrics, contract)  # reports/<quarter>/summary.json
-                if not forked:  # else written while the page worker renders (below)
-                    write_workbook()
+                front.extend([cover_cell(options, contract, metrics), summary_cell(metrics)])
+                if not forked:  # else the page worker warmed up at start-up
                     warm_renderer()
 
             runs = runner.finish([(lambda: True, meanwhile)])
@@ -240,12 +240,10 @@ def _build_report_with(
                     + "".join(f"\n另: notebook {r.name}: {r.error}" for r in errors[1:])
                 )
             log("[report] 合并 notebook 并渲染 HTML…")
-            front = [cover_cell(options, contract, metrics), summary_cell(metrics)]
             title = f"{contract.name} {options.quarter} 季度运营分析报告"
             executed_paths = [r.output for r in runs]
             if forked:  # the page worker renders while this process writes the other files
                 pages.submit(front, executed_paths, title, staging, options.is_sample)
-                write_workbook()
                 write_word(staging, options, contract, metrics)
                 problems = pages.result()
             else:
