@@ -106,6 +106,8 @@ class ForkedRunner:
                 code = 0
             finally:
                 os._exit(code)
+        with contextlib.suppress(OSError):  # here too: the group exists before either goes on
+            os.setpgid(pid, pid)
         os.close(jobs_r)
         os.close(results_w)
         self._pid, self._jobs, self._results_fd = pid, jobs_w, results_r
