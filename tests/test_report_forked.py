@@ -191,3 +191,20 @@ def test_the_package_notebooks_run_forked_on_linux(tmp_path: Path) -> None:
     assert isinstance(build.notebook_runner(notebooks, None), ForkedRunner)
     runner = build.notebook_runner(notebooks, PROJECT_NOTEBOOKS)  # --notebooks: kernels only
     assert isinstance(runner, NotebookRunner) and not runner.in_process
+
+
+def test_stage_two_cache_links_the_unchanged_tables(sample_raw: Path, tmp_path: Path) -> None:
+    contract = load_contract()
+    as_of = bundle.resolve_as_of(QUARTER)
+    base, assessed = bundle.build_base_metrics(sample_raw, as_of, contract, quarter=QUARTER)
+    full = bundle.add_forecast(base, assessed, draws=2000)
+    bundle.save_metrics(base, tmp_path / "base")
+    bundle.save_metrics(full, tmp_path / "full", like=(base, tmp_path / "base"))
+    same = (tmp_path / "full" / "parks.parquet").stat().st_ino
+    assert same == (tmp_path / "base" / "parks.parquet").stat().st_ino  # linked, not rewritten
+    changed = (tmp_path / "full" / "payment_schedule.parquet").stat().st_ino
+    assert changed != (tmp_path / "base" / "payment_schedule.parquet").stat().st_ino
+    loaded = bundle.load_metrics(tmp_path / "full")
+    for name in bundle._frame_fields(bundle.Metrics):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(full, name), obj=name)
+    assert loaded.forecast is not None

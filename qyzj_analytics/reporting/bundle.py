@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
+import shutil
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -304,8 +306,14 @@ def _frame_fields(cls: type) -> list[str]:
     ]
 
 
-def save_metrics(metrics: Metrics, out_dir: Path | str) -> Path:
-    """Write ``metrics`` to ``out_dir`` (``metrics.json`` + one parquet per table); returns it."""
+def save_metrics(
+    metrics: Metrics, out_dir: Path | str, like: tuple[Metrics, Path] | None = None
+) -> Path:
+    """Write ``metrics`` to ``out_dir`` (``metrics.json`` + one parquet per table); returns it.
+
+    ``like`` is metrics already saved and their folder: a table that is the very same frame
+    there is linked (or copied) from that folder instead of written again.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     scalars = {name: getattr(metrics, name) for name in _SCALARS}
@@ -313,7 +321,11 @@ def save_metrics(metrics: Metrics, out_dir: Path | str) -> Path:
     scalars["terms"] = metrics.terms.to_json()
     scalars["forecast"] = metrics.forecast.info if metrics.forecast is not None else None
     for name in _frame_fields(Metrics):
-        getattr(metrics, name).to_parquet(out / f"{name}.parquet")
+        frame, file = getattr(metrics, name), f"{name}.parquet"
+        if like is not None and getattr(like[0], name) is frame:
+            _link_or_copy(like[1] / file, out / file)
+        else:
+            frame.to_parquet(out / file)
     if metrics.forecast is not None:
         for name in _frame_fields(ForecastMetrics):
             getattr(metrics.forecast, name).to_parquet(out / f"forecast_{name}.parquet")
@@ -321,6 +333,13 @@ def save_metrics(metrics: Metrics, out_dir: Path | str) -> Path:
         json.dumps(scalars, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
     )
     return out
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def load_metrics(cache_dir: Path | str) -> Metrics:

@@ -72,7 +72,7 @@ def precompute_forecast(
         planning=base.planning,
     )
     metrics = add_quarter_change(metrics, options, contract, base.prepared)
-    save_metrics(metrics, cache / FULL_CACHE)
+    save_metrics(metrics, cache / FULL_CACHE, like=(base.metrics, cache / BASE_CACHE))
     return metrics
 
 
