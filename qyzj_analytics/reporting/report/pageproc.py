@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qyzj_analytics.reporting.report.forked import fork
+
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
@@ -58,7 +60,7 @@ class PageWorker:
         answers_r, answers_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:  # the worker: never returns
             code = 1
             try:
