@@ -137,6 +137,8 @@ class ForkedRunner:
     ) -> None:
         """Start ``notebooks`` (each its own process, the longest first) with ``parameters``."""
         self.start()
+        if not self._submitted:
+            log(f"[report] 执行 {len(self.notebooks)} 个 notebook（各在一个进程中）…")
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in order_longest_first(notebooks, timings):
             index = self.notebooks.index(path)
