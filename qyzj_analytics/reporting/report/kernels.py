@@ -85,7 +85,6 @@ class NotebookRunner:
         self._go = threading.Event()
         self._abort = False
         self._closed = False  # no more submissions: a worker ends when the queue is empty
-        self._submitted = 0
         self._results: dict[int, NotebookRun] = {}
         self._lock = threading.Lock()
         self._threads = [
@@ -137,7 +136,6 @@ class NotebookRunner:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for path in order_longest_first(notebooks, timings):
             self._queue.put((self.notebooks.index(path), path, parameters))
-            self._submitted += 1
         if not self._go.is_set():
             log(f"[report] 执行 {len(self.notebooks)} 个 notebook（{self.workers} 个并行）…")
         self._go.set()
@@ -173,7 +171,7 @@ class NotebookRunner:
             self._results[index] = result
             state = "完成" if result.error is None else "失败"
             log(
-                f"[report] [{len(self._results)}/{self._submitted}] {result.name} "
+                f"[report] [{len(self._results)}/{len(self.notebooks)}] {result.name} "
                 f"{state}（{result.seconds:.1f} s）"
             )
 
