@@ -208,3 +208,33 @@ def test_stage_two_cache_links_the_unchanged_tables(sample_raw: Path, tmp_path: 
     for name in bundle._frame_fields(bundle.Metrics):
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(full, name), obj=name)
     assert loaded.forecast is not None
+
+
+def test_page_worker_writes_the_page_write_page_writes(tmp_path: Path) -> None:
+    from qyzj_analytics.reporting.report.pageproc import PageFailed, PageWorker
+    from qyzj_analytics.reporting.report.render import write_page
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    source = _notebook(
+        folder, "1_ok.ipynb", ["from IPython.display import Markdown\nMarkdown('**粗体**')"]
+    )
+    executed = tmp_path / "1_ok.ipynb"
+    assert execute_notebook(source, executed, {"x": 2}, engine=register_engine()).error is None
+    front = [v4.new_markdown_cell("# 封面")]
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    assert write_page(front, [executed], "标题", tmp_path / "here", sample=True) == []
+    with PageWorker() as pages:
+        pages.start()
+        pages.submit(front, [executed], "标题", tmp_path / "there", sample=True)
+        assert pages.result() == []
+    here = (tmp_path / "here" / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "there" / "report.html").read_text(encoding="utf-8") == here
+    with PageWorker() as pages, pytest.raises(PageFailed, match="FileNotFoundError"):
+        pages.start()
+        pages.submit(front, [tmp_path / "missing.ipynb"], "标题", tmp_path, sample=False)
+        pages.result()
+    with PageWorker() as pages:  # never asked for a page: ends with the report
+        pages.start()
+    assert pages._pid is None
