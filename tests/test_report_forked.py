@@ -238,3 +238,30 @@ def test_page_worker_writes_the_page_write_page_writes(tmp_path: Path) -> None:
     with PageWorker() as pages:  # never asked for a page: ends with the report
         pages.start()
     assert pages._pid is None
+
+
+def test_a_lost_page_worker_does_not_lose_the_page(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from qyzj_analytics.reporting.report.build import page_result
+    from qyzj_analytics.reporting.report.pageproc import PageWorker
+    from qyzj_analytics.reporting.report.render import write_page
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    source = _notebook(folder, "1_ok.ipynb", ["print('页面')"])
+    executed = tmp_path / "1_ok.ipynb"
+    assert execute_notebook(source, executed, {}, engine=register_engine()).error is None
+    front = [v4.new_markdown_cell("# 封面")]
+    (tmp_path / "here").mkdir()
+    (tmp_path / "there").mkdir()
+    assert write_page(front, [executed], "标题", tmp_path / "here", sample=False) == []
+    with PageWorker() as pages:
+        pages.start()
+        assert pages._pid is not None
+        os.kill(pages._pid, signal.SIGKILL)  # the worker dies before it is asked for the page
+        pages.submit(front, [executed], "标题", tmp_path / "there", sample=False)
+        assert page_result(pages, front, [executed], "标题", tmp_path / "there", False) == []
+    here = (tmp_path / "here" / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "there" / "report.html").read_text(encoding="utf-8") == here

@@ -43,7 +43,7 @@ from qyzj_analytics.reporting.report.options import (
     log,
     resolve_quarter,
 )
-from qyzj_analytics.reporting.report.pageproc import PageWorker
+from qyzj_analytics.reporting.report.pageproc import PageFailed, PageWorker
 from qyzj_analytics.reporting.report.precompute import (
     BASE_CACHE,
     FULL_CACHE,
@@ -57,6 +57,8 @@ from qyzj_analytics.reporting.report.render import warm_renderer, write_page
 from qyzj_analytics.reporting.report.workbook import write_kpi_xlsx
 
 if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
     from qyzj_analytics.contract.model import Contract
     from qyzj_analytics.reporting.archive.runs import RunRecord
     from qyzj_analytics.reporting.bundle import Metrics
@@ -245,7 +247,9 @@ def _build_report_with(
             if forked:  # the page worker renders while this process writes the other files
                 pages.submit(front, executed_paths, title, staging, options.is_sample)
                 write_word(staging, options, contract, metrics)
-                problems = pages.result()
+                problems = page_result(
+                    pages, front, executed_paths, title, staging, options.is_sample
+                )
             else:
                 problems = write_page(front, executed_paths, title, staging, options.is_sample)
             if problems:
@@ -294,6 +298,23 @@ def write_pdf(browser: Path, staging: Path) -> Path:
     pdf = print_pdf(browser, staging / "report.html", staging / "report.pdf")
     log(f"[report] PDF {pdf.name}（{browser.name}），用时 {time.perf_counter() - started:.1f} s")
     return pdf
+
+
+def page_result(
+    pages: PageWorker,
+    front: Sequence[NotebookNode],
+    executed: Sequence[Path],
+    title: str,
+    staging: Path,
+    sample: bool,
+) -> list[str]:
+    """The page worker's answer; should the worker fail or die, the page is rendered here, as
+    a run without fork renders it (so a lost helper process never loses the report)."""
+    try:
+        return pages.result()
+    except PageFailed as exc:
+        log(f"[report] 注意：{exc}；改在本进程渲染 HTML")
+        return write_page(front, executed, title, staging, sample)
 
 
 def check_charts(charts: Path) -> None:

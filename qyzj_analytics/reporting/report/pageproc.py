@@ -91,7 +91,8 @@ class PageWorker:
             "sample": sample,
         }
         data = json.dumps(job, ensure_ascii=False).encode("utf-8")
-        with os.fdopen(os.dup(self._jobs), "wb") as pipe:
+        # a worker already gone (its pipe broken) answers nothing: result() then says so
+        with contextlib.suppress(OSError), os.fdopen(os.dup(self._jobs), "wb") as pipe:
             # length first: processes forked later (the notebook worker) hold this pipe too, so
             # its end cannot mark the end of the job
             pipe.write(len(data).to_bytes(8, "big") + data)
