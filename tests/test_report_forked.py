@@ -265,3 +265,19 @@ def test_a_lost_page_worker_does_not_lose_the_page(tmp_path: Path) -> None:
         assert page_result(pages, front, [executed], "标题", tmp_path / "there", False) == []
     here = (tmp_path / "here" / "report.html").read_text(encoding="utf-8")
     assert (tmp_path / "there" / "report.html").read_text(encoding="utf-8") == here
+
+
+def test_a_lost_notebook_worker_fails_its_notebooks_with_a_message(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    ok = _notebook(tmp_path, "1_ok.ipynb", ["x + 1"])
+    with ForkedRunner([ok]) as runner:
+        runner.start()
+        assert runner._pid is not None
+        os.kill(runner._pid, signal.SIGKILL)  # gone before any notebook is handed to it
+        os.waitpid(runner._pid, 0)
+        runner.submit([ok], {"x": 1}, {}, tmp_path / "out")  # no BrokenPipeError
+        runs = runner.finish()
+    assert [r.name for r in runs] == ["1_ok.ipynb"]
+    assert runs[0].error is not None and "意外退出" in runs[0].error

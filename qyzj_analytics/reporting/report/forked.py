@@ -149,7 +149,9 @@ class ForkedRunner:
                 "parameters": parameters,
             }
             self._submitted[index] = out_dir / path.name
-            os.write(self._jobs, (json.dumps(job, ensure_ascii=False) + "\n").encode("utf-8"))
+            # a worker already gone: finish() reports the notebook as crashed
+            with contextlib.suppress(OSError):
+                os.write(self._jobs, (json.dumps(job, ensure_ascii=False) + "\n").encode("utf-8"))
 
     def finish(self, tasks: Sequence[Task] = ()) -> list[NotebookRun]:
         """Wait for every submitted notebook; results in notebook order.
