@@ -271,7 +271,7 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     contract = _contract(args)
     planning = load_planning(args.planning)  # a bad planning file stops before reading exports
-    prepared = prepare(args.raw, contract)
+    prepared = prepare(args.raw, contract, issues=False)  # the outlook shows no issue rows
     result = forecast_outlook(
         KpiContext.of(prepared, contract, args.as_of),
         draws=args.draws,
