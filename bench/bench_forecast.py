@@ -73,10 +73,13 @@ def main() -> int:
     try:
         raw = work / "raw"
         write_sample(raw, seed=args.seed)
-        # this checkout's package, whatever the venv's editable install points at
+        # this checkout's package, whatever the venv's editable install points at; and run from
+        # it: ``python -m`` puts the working directory first on sys.path, so from another
+        # checkout's folder both sides would time that checkout's package
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
+        os.chdir(ROOT)
         if args.compile_each_run:
             os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
         else:  # the warm-up run writes byte code (git-ignored __pycache__), as installed

@@ -264,6 +264,7 @@ def run_kpi(args: argparse.Namespace) -> int:
 
 def run_forecast(args: argparse.Namespace) -> int:
     """``qyzj forecast``: the year-end forecast and action plan at --as-of, as a summary or JSON."""
+    from qyzj_analytics.forecast.allocator import keep_freed_memory
     from qyzj_analytics.forecast.outlook import forecast_outlook, format_outlook, outlook_to_dict
     from qyzj_analytics.forecast.planning import load_planning
     from qyzj_analytics.ingest.pipeline import prepare
@@ -271,7 +272,8 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     contract = _contract(args)
     planning = load_planning(args.planning)  # a bad planning file stops before reading exports
-    prepared = prepare(args.raw, contract)
+    prepared = prepare(args.raw, contract, issues=False)  # the outlook shows no issue rows
+    keep_freed_memory()  # the draws' arrays reuse freed pages (glibc; the process ends soon)
     result = forecast_outlook(
         KpiContext.of(prepared, contract, args.as_of),
         draws=args.draws,

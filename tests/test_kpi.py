@@ -201,3 +201,21 @@ def test_staff_kpis() -> None:
 def test_compute_actuals_lists_every_kpi_in_contract_order() -> None:
     values = compute_actuals(context())
     assert list(values) == [k.id for k in CONTRACT.kpis]
+
+
+def test_online_months_are_counted_once_per_context() -> None:
+    """The livestream KPI and the forecast's observation read the same per-month counts; a
+    context made with dataclasses.replace counts again (its own date)."""
+    import dataclasses
+
+    from qyzj_analytics.scoring.kpi import online_per_month
+
+    ctx = context(
+        "2025-03-31",
+        activities=[activity(f"直播{i}", f"2025-0{1 + i % 3}-1{i % 9}", "线上") for i in range(9)],
+    )
+    first = online_per_month(ctx)
+    assert online_per_month(ctx) is first
+    assert first.loc["2025-01":"2025-03"].tolist() == [3, 3, 3] and first.sum() == 9
+    later = dataclasses.replace(ctx, as_of=dt.date(2025, 1, 31))
+    assert online_per_month(later).sum() == 3

@@ -85,3 +85,25 @@ def test_empty_ranges_count_nothing() -> None:
     assert cal.count(dt.date(2025, 5, 10), dt.date(2025, 5, 9)) == 0
     assert cal.count(dt.date(2026, 1, 5), dt.date(2026, 1, 9)) == 0
     assert len(cal.workdays(dt.date(2025, 12, 1), dt.date(2025, 12, 31))) == 23
+
+
+def test_year_tables_match_the_library_day_by_day() -> None:
+    """The per-year look-ups give chinese-calendar's own answers for every day it knows (and
+    Monday–Friday, no names, for a year it does not)."""
+    import chinese_calendar
+
+    from qyzj_analytics.dates.workdays import _year_holidays, _year_mask
+
+    years = sorted({d.year for d in chinese_calendar.holidays})
+    for year in [*years, years[-1] + 1]:
+        mask, fallback = _year_mask(year)
+        names = _year_holidays(year)
+        days = [dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range(len(mask))]
+        if year > years[-1]:
+            assert fallback and list(mask) == [d.weekday() < 5 for d in days]
+            assert set(names) == {""}
+            continue
+        assert not fallback
+        assert list(mask) == [chinese_calendar.is_workday(d) for d in days]
+        details = [chinese_calendar.get_holiday_detail(d) for d in days]
+        assert list(names) == [name if off and name else "" for off, name in details]

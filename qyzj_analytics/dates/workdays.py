@@ -26,21 +26,45 @@ def _days(first: dt.date, last: dt.date) -> np.ndarray:
     return np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + _DAY, dtype="M8[D]")
 
 
+def _library_days(year: int) -> tuple[dict[dt.date, str], dict[dt.date, str]]:
+    """chinese-calendar's holidays and make-up working days (date → holiday name), checked once
+    for ``year`` the way its per-day functions check every date.
+
+    Raises:
+        NotImplementedError: the library has no data for ``year``.
+    """
+    import chinese_calendar
+
+    chinese_calendar.is_workday(dt.date(year, 1, 1))  # raises for a year without data
+    return chinese_calendar.holidays, chinese_calendar.workdays
+
+
+def _in_year(dates: dict[dt.date, str], year: int) -> list[tuple[int, str]]:
+    """(day of the year from 0, name) of the ``dates`` in ``year``."""
+    return [(d.timetuple().tm_yday - 1, name) for d, name in dates.items() if d.year == year]
+
+
 @lru_cache(maxsize=64)
 def _year_mask(year: int) -> tuple[np.ndarray, bool]:
-    """Working-day flags for every day of ``year`` and whether Monday–Friday was the fallback."""
+    """Working-day flags for every day of ``year`` and whether Monday–Friday was the fallback.
+
+    The flags of ``chinese_calendar.is_workday``, day for day: a make-up working day (调休), or
+    Monday–Friday outside the holidays (looked up per year: the library checks its whole table
+    on every call, ≈ 15 ms a year).
+    """
     days = _days(dt.date(year, 1, 1), dt.date(year, 12, 31))
     weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
+    mask = weekday < 5
     try:
-        import chinese_calendar
-
-        mask = np.fromiter(
-            (chinese_calendar.is_workday(d) for d in days.astype(dt.date)), bool, len(days)
-        )
+        holidays, workdays = _library_days(year)
         fallback = False
     except NotImplementedError:
-        mask = weekday < 5
         fallback = True
+    else:
+        for day, _ in _in_year(holidays, year):
+            mask[day] = False
+        for day, _ in _in_year(workdays, year):
+            mask[day] = True
     mask.setflags(write=False)
     return mask, fallback
 
@@ -161,14 +185,17 @@ def workday_calendar(start: dt.date, end: dt.date) -> WorkdayCalendar:
 @lru_cache(maxsize=16)
 def _year_holidays(year: int) -> np.ndarray:
     """The statutory holiday of every day of ``year`` ('' for other days or a year without data)."""
-    days = _days(dt.date(year, 1, 1), dt.date(year, 12, 31)).astype(dt.date)
+    days = _days(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    out = np.full(len(days), "", dtype=object)
     try:
-        import chinese_calendar
-
-        names = [chinese_calendar.get_holiday_detail(d) for d in days]
+        holidays, workdays = _library_days(year)
     except NotImplementedError:
-        return np.full(len(days), "", dtype=object)
-    out = np.array([name if off and name else "" for off, name in names], dtype=object)
+        return out
+    # chinese_calendar.get_holiday_detail, day for day: a make-up working day is no holiday
+    for day, name in _in_year(holidays, year):
+        out[day] = name or ""
+    for day, _ in _in_year(workdays, year):
+        out[day] = ""
     out.setflags(write=False)
     return out
 

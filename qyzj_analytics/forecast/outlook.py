@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qyzj_analytics.forecast.horizon import build_horizon
-from qyzj_analytics.forecast.observe import observe
 from qyzj_analytics.forecast.plan import TARGET_PROBABILITY, Plan, plan_actions
 from qyzj_analytics.forecast.planning import Planning, load_planning
 from qyzj_analytics.forecast.result import Forecast, summarize_draws
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED
-from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
+from qyzj_analytics.forecast.simulate import YearEndDraws, observe_and_simulate
 from qyzj_analytics.forecast.text import (
     forecast_to_dict,
     note_lines,
@@ -59,8 +58,9 @@ def forecast_outlook(
     if plan and settings is None:
         settings = load_planning(planning)  # a bad file stops before simulating
     horizon = build_horizon(ctx.contract, ctx.as_of)
-    obs = observe(ctx)
-    sim = simulate_year_end(ctx, draws, seed, obs)
+    obs, sim = observe_and_simulate(
+        ctx, draws, seed, horizon=horizon
+    )  # the parts start while observing
     points = score_points(sim.values, ctx.contract)  # scored once: the summary and the planner
     forecast = summarize_draws(ctx, sim, obs, horizon, seed, points)
     found = plan_actions(sim, ctx, horizon, plan_probability, settings, points) if plan else None

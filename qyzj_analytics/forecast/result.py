@@ -12,7 +12,7 @@ import numpy as np
 from qyzj_analytics.contract.model import Contract
 from qyzj_analytics.forecast.horizon import Horizon, build_horizon
 from qyzj_analytics.forecast.methods import method_of
-from qyzj_analytics.forecast.observe import Observed, observe
+from qyzj_analytics.forecast.observe import Observed
 from qyzj_analytics.forecast.outcomes import (
     pay_draws,
     reached,
@@ -22,7 +22,7 @@ from qyzj_analytics.forecast.outcomes import (
 )
 from qyzj_analytics.forecast.rates import PRIOR_LOG_SD
 from qyzj_analytics.forecast.settings import DEFAULT_DRAWS, DEFAULT_SEED, quantiles
-from qyzj_analytics.forecast.simulate import YearEndDraws, simulate_year_end
+from qyzj_analytics.forecast.simulate import YearEndDraws, observe_and_simulate
 from qyzj_analytics.ingest.schemas import TABLES, name_tables
 from qyzj_analytics.scoring.kpi import KpiContext
 
@@ -87,8 +87,7 @@ def run_forecast(ctx: KpiContext, draws: int = DEFAULT_DRAWS, seed: int = DEFAUL
         seed: random seed; the same seed gives the same forecast.
     """
     horizon = build_horizon(ctx.contract, ctx.as_of)
-    obs = observe(ctx)
-    sim = simulate_year_end(ctx, draws, seed, obs)
+    obs, sim = observe_and_simulate(ctx, draws, seed, horizon=horizon)
     return summarize_draws(ctx, sim, obs, horizon, seed)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -64,7 +64,7 @@ from qyzj_analytics.forecast.rates import (
     target_pace,
 )
 from qyzj_analytics.forecast.streams import Streams
-from qyzj_analytics.scoring.kpi import KpiContext
+from qyzj_analytics.scoring.kpi import KpiContext, activities_to_date, online_per_month
 
 TAG_SCENARIOS = 1024  # posterior draws of the tag-combination shares
 TAG_PRIOR_EVENTS = 4.0  # offline tag shares: the prior (the targets' ratios) weighs ≥ 4 activities
@@ -180,9 +180,11 @@ class _ActivitySplit:
     online_this_month: float  # online activities already held in the first remaining month
 
 
-def _split_activities(obs: Observed, contract: Contract, horizon: Horizon) -> _ActivitySplit:
-    """Offline and online activities so far, by format kind (hybrids in both)."""
-    acts = obs.activities
+def _split_activities(
+    acts: pd.DataFrame, online_month: pd.Series, contract: Contract, horizon: Horizon
+) -> _ActivitySplit:
+    """Offline and online activities so far (``Observed.activities``), by format kind (hybrids
+    in both); ``online_month``: ``Observed.online_month``."""
     tags = list(contract.tag_keywords)
     kind = acts["format_kind"].to_numpy(str)
     is_online = (kind == "online") | (kind == "hybrid")
@@ -193,7 +195,7 @@ def _split_activities(obs: Observed, contract: Contract, horizon: Horizon) -> _A
     policy = 0
     if POLICY_TAG in tags:
         policy = int((acts[f"tag_{POLICY_TAG}"].to_numpy(bool) & (kind == "online")).sum())
-    so_far = obs.online_so_far(horizon.months[0]) if len(horizon.months) else 0.0
+    so_far = float(online_month.get(horizon.months[0], 0)) if len(horizon.months) else 0.0
     return _ActivitySplit(
         off["date"], flags, acts.loc[is_online, "date"], int(is_online.sum()), policy, so_far
     )
@@ -274,18 +276,40 @@ def use_threads(draws: int) -> bool:
     return draws >= PARALLEL_DRAWS and _usable_cpus() >= 2
 
 
-def _run_parts(parts: dict[str, Callable[[], Any]], draws: int) -> dict[str, Any]:
-    """Run the independent parts of a simulation, on ``SIM_THREADS`` threads for many draws.
+class _Parts:
+    """The independent parts of one simulation, each started as soon as its inputs are ready:
+    on ``SIM_THREADS`` threads for many draws (numpy's generators release the GIL on large
+    arrays), else run on the spot. Every part draws from its own named streams, so the numbers
+    are the same whatever the order or the threads."""
 
-    Every part draws from its own named streams, so the numbers are the same whatever the
-    order or the threads (numpy's generators release the GIL on large arrays).
-    """
-    if not use_threads(draws) or len(parts) < 2:
-        return {name: part() for name, part in parts.items()}
-    threads = min(SIM_THREADS, _usable_cpus())
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qyzj-sim") as pool:
-        futures = {name: pool.submit(part) for name, part in parts.items()}
-        return {name: future.result() for name, future in futures.items()}
+    def __init__(self, draws: int) -> None:
+        threads = min(SIM_THREADS, _usable_cpus()) if use_threads(draws) else 1
+        self._pool = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="qyzj-sim")
+            if threads > 1
+            else None
+        )
+        self._started: dict[str, Future | Any] = {}
+
+    def start(self, name: str, part: Callable[[], Any]) -> None:
+        """Run ``part`` (on the pool when there is one)."""
+        self._started[name] = part() if self._pool is None else self._pool.submit(part)
+
+    def results(self) -> dict[str, Any]:
+        """Every part's result (waiting for those still running); the pool ends."""
+        try:
+            return {
+                name: found.result() if isinstance(found, Future) else found
+                for name, found in self._started.items()
+            }
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """End the pool (after the parts already started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def simulate_year_end(
@@ -299,46 +323,89 @@ def simulate_year_end(
         seed: random seed; the same seed gives the same draws.
         obs: the year so far (computed when omitted).
     """
+    return observe_and_simulate(ctx, draws, seed, obs)[1]
+
+
+def observe_and_simulate(
+    ctx: KpiContext,
+    draws: int,
+    seed: int,
+    obs: Observed | None = None,
+    horizon: Horizon | None = None,
+) -> tuple[Observed, YearEndDraws]:
+    """The year so far (:func:`~.observe.observe`, unless ``obs`` is given) and ``draws``
+    simulated year ends (:func:`simulate_year_end`); ``horizon``: ``build_horizon`` at
+    ``ctx.as_of`` when already at hand.
+
+    With many draws the activities' parts of the simulation (the longest) start on the pool
+    as soon as the activities are classified, while the other KPIs are observed; the others
+    start once observed. The draws are the same numbers as one part after another.
+    """
     contract = ctx.contract
-    horizon = build_horizon(contract, ctx.as_of)
-    obs = obs or observe(ctx)
-    actuals = obs.actuals
+    horizon = horizon or build_horizon(contract, ctx.as_of)
     streams = Streams(seed)
     missing = ctx.missing_kpis()
     # a KPI whose export is missing stays missing (NaN, 0 points) in every draw: not simulated
     ids = {k.id for k in contract.kpis} - set(missing)
     notes: list[str] = []
+    if horizon.remaining_days == 0:
+        obs = obs or observe(ctx)
+        values = {k.id: np.full(draws, float(obs.actuals[k.id])) for k in contract.kpis}
+        done = float(obs.actuals.get(LIVESTREAM_KPI, 0.0)) if LIVESTREAM_KPI in ids else 0.0
+        return obs, YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
+
+    parts = _Parts(draws)
+    try:
+        if ids & ACTIVITY_KPIS:  # the longest parts first (observe() reuses the activities)
+            acts = _split_activities(
+                obs.activities if obs else activities_to_date(ctx),
+                obs.online_month if obs else online_per_month(ctx),
+                contract,
+                horizon,
+            )
+            parts.start(
+                "offline", partial(_simulate_offline, acts, contract, horizon, draws, streams)
+            )
+            parts.start(
+                "online", partial(_simulate_online, acts, contract, horizon, draws, streams)
+            )
+        obs = obs or observe(ctx)
+        if APPEALS_KPI in ids:
+            parts.start("appeals", partial(simulate_appeals, obs, horizon, draws, streams, notes))
+        if COVERAGE_KPI in ids:
+            parts.start(
+                "coverage", partial(simulate_coverage, obs, contract, horizon, draws, streams)
+            )
+        for kpi_id, rows, column, name in (
+            (SERVICES_KPI, obs.services, "date", "services"),
+            (COURSES_KPI, obs.courses, "accepted", "courses"),
+        ):
+            if kpi_id in ids:
+                target = target_of(contract, kpi_id)
+                parts.start(
+                    name,
+                    partial(_simulate_total, rows[column], target, horizon, draws, streams, name),
+                )
+        done_parts = parts.results()
+    finally:
+        parts.close()
+    return obs, _assemble(obs, contract, ids, draws, horizon, done_parts, notes, missing)
+
+
+def _assemble(
+    obs: Observed,
+    contract: Contract,
+    ids: set[str],
+    draws: int,
+    horizon: Horizon,
+    done_parts: dict[str, Any],
+    notes: list[str],
+    missing: tuple[str, ...],
+) -> YearEndDraws:
+    """The year-end values per draw: today's actuals plus what each part added."""
+    actuals = obs.actuals
     values = {k.id: np.full(draws, float(actuals[k.id])) for k in contract.kpis}
     done = float(actuals.get(LIVESTREAM_KPI, 0.0)) if LIVESTREAM_KPI in ids else 0.0
-    if horizon.remaining_days == 0:
-        return YearEndDraws(values, np.zeros((draws, 0)), done, notes, missing)
-
-    parts: dict[str, Callable[[], Any]] = {}  # longest first: they are shared out in order
-    acts = _split_activities(obs, contract, horizon) if ids & ACTIVITY_KPIS else None
-    if acts is not None:
-        parts["offline"] = partial(_simulate_offline, acts, contract, horizon, draws, streams)
-    if APPEALS_KPI in ids:
-        parts["appeals"] = partial(simulate_appeals, obs, horizon, draws, streams, notes)
-    if acts is not None:
-        parts["online"] = partial(_simulate_online, acts, contract, horizon, draws, streams)
-    if COVERAGE_KPI in ids:
-        parts["coverage"] = partial(simulate_coverage, obs, contract, horizon, draws, streams)
-    for kpi_id, rows, column, name in (
-        (SERVICES_KPI, obs.services, "date", "services"),
-        (COURSES_KPI, obs.courses, "accepted", "courses"),
-    ):
-        if kpi_id in ids:
-            parts[name] = partial(
-                _simulate_total,
-                rows[column],
-                target_of(contract, kpi_id),
-                horizon,
-                draws,
-                streams,
-                name,
-            )
-    done_parts = _run_parts(parts, draws)
-
     if SERVICES_KPI in ids:
         values[SERVICES_KPI] += done_parts["services"]
     online = np.zeros((draws, len(horizon.months)))

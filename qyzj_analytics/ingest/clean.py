@@ -30,6 +30,7 @@ from qyzj_analytics.ingest.parse import (
 )
 from qyzj_analytics.ingest.processed import (
     CleanResult,
+    IssuesNotListed,
     ProcessedTables,
     empty_table,
     fill_absent,
@@ -76,8 +77,8 @@ def clean_raw_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
 
 
 def _clean_raw_table(
-    raw: RawTable,
-) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame, pd.DataFrame]:
+    raw: RawTable, issues: bool = True
+) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame | None, pd.DataFrame | None]:
     """Parse and validate one sheet's rows (text columns stay ``Categorical``).
 
     Each column is parsed through its distinct values (:func:`parse_distinct`), so the cost
@@ -89,13 +90,15 @@ def _clean_raw_table(
         in ``rejected`` (with the first failing column, as the file's header spells it, the
         raw value and the reason); ``warnings`` notes kept rows with an unreadable count or a
         credit code failing its check digit. (The rejected rows are dropped together with the
-        duplicates, in one copy.)
+        duplicates, in one copy.) ``issues`` False: ``rejected`` and ``warnings`` are None, not
+        built (the rejected rows are still the rows outside ``keep``, plus ``raw.extra_rejected``).
     """
     spec = TABLES[raw.table]
     live = select_live_rows(raw)
     n = len(raw.source_row[live])
     parsers = {c.name: _PARSERS[c.kind] for c in spec.columns}
-    whole, warn_parts, sources = coalesce_aliases(raw, parsers)
+    whole, warn_list, sources = coalesce_aliases(raw, parsers)
+    warn_parts = warn_list if issues else None  # None: warnings are not listed
 
     def heads(name: str, at: np.ndarray) -> str | np.ndarray:
         """The header of column ``name`` that held each row's value (rows ``at`` of ``whole``);
@@ -132,12 +135,15 @@ def _clean_raw_table(
         if bad_d.any() and not col.required and col.kind != "count":
             # an error value or uncomputed formula in an optional column: missing, with a warning
             idx = np.flatnonzero(bad_d[parsed.take])
-            warn_parts.append(_warn(raw, live, idx, heads, col.name, frame, parsed, "，按空值处理"))
+            if warn_parts is not None:
+                warn_parts.append(
+                    _warn(raw, live, idx, heads, col.name, frame, parsed, "，按空值处理")
+                )
             failed_d &= ~bad_d
             empty_d |= bad_d
         if col.kind == "count":  # an unreadable count is a warning, not a rejection
             idx = np.flatnonzero(failed_d[parsed.take]) if failed_d.any() else []
-            if len(idx):
+            if len(idx) and warn_parts is not None:
                 warn_parts.append(
                     list_issues(
                         raw,
@@ -180,7 +186,7 @@ def _clean_raw_table(
                 valid = valid_d[parsed.take]
         out["credit_code_valid"] = valid
         bad = np.flatnonzero(~valid & (rejected_by < 0))
-        if len(bad):
+        if len(bad) and warn_parts is not None:
             warn_parts.append(
                 list_issues(
                     raw,
@@ -190,7 +196,7 @@ def _clean_raw_table(
                     "统一社会信用代码校验位不符或长度不是 18 位（已保留并标记）",
                 )
             )
-    for name, noted_d in noted.items():
+    for name, noted_d in noted.items() if warn_parts is not None else ():
         parsed = parsed_of[name]
         idx = np.flatnonzero(noted_d[parsed.take] & (rejected_by < 0))
         if len(idx):
@@ -199,6 +205,29 @@ def _clean_raw_table(
     out["source_sheet"] = fill_constant(raw.sheet, n)
     out["source_row"] = raw.source_row[live].astype(np.int64)  # (a copy, never a view of raw)
     idx = np.flatnonzero(rejected_by >= 0)
+    keep = rejected_by < 0 if len(idx) else None
+    parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+    if warn_parts is None:  # issue frames not asked for: the rows kept are all that is needed
+        return parsed_rows, keep, None, None
+    rejected = _list_rejected(raw, live, frame, idx, rejected_by, checked, why, heads)
+    if raw.extra_warnings:
+        warn_parts.append(list_extra_issues(raw, raw.extra_warnings))
+    return parsed_rows, keep, rejected, concat_issues(warn_parts)
+
+
+def _list_rejected(
+    raw: RawTable,
+    live: Rows,
+    frame: pd.DataFrame,
+    idx: np.ndarray,
+    rejected_by: np.ndarray,
+    checked: list[str],
+    why: list[tuple[np.ndarray, np.ndarray] | str],
+    heads: Callable[[str, np.ndarray], str | np.ndarray],
+) -> pd.DataFrame:
+    """The rejected rows ``idx`` (of the live rows) as issue rows: the raw value of each row's
+    failing column (``checked[rejected_by]``), the header that held it and why; then the rows
+    outside the grid (``raw.extra_rejected``)."""
     values = np.full(len(idx), None, dtype=object)
     reason = np.full(len(idx), None, dtype=object)
     for k, name in enumerate(checked):  # the raw value of each row's failing column, and why
@@ -220,11 +249,7 @@ def _clean_raw_table(
     rejected = list_issues(raw, at, headers, values, reason)
     if raw.extra_rejected:  # rows outside the grid (far cells), each rejected on its own
         rejected = concat_issues([rejected, list_extra_issues(raw, raw.extra_rejected)])
-    if raw.extra_warnings:
-        warn_parts.append(list_extra_issues(raw, raw.extra_warnings))
-    parsed_rows = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
-    warnings = concat_issues(warn_parts)
-    return parsed_rows, (rejected_by < 0 if len(idx) else None), rejected, warnings
+    return rejected
 
 
 def _note_encodings(
@@ -233,14 +258,15 @@ def _note_encodings(
     rejected_by: np.ndarray,
     checked: list[str],
     why: list[tuple[np.ndarray, np.ndarray] | str],
-    warn_parts: list[pd.DataFrame],
+    warn_parts: list[pd.DataFrame] | None,
 ) -> None:
-    """Warn about the live rows read in the file's other encoding; reject those in neither."""
+    """Warn about the live rows read in the file's other encoding (``warn_parts`` None: not
+    listed); reject those in neither."""
     mixed = raw.mixed
     assert mixed is not None
     dead = raw.blank | raw.summary
     odd = mixed.odd[~dead[mixed.odd]]
-    if len(odd):
+    if len(odd) and warn_parts is not None:
         own, other = (
             name if name.endswith("）") else f"{name} "
             for name in (ENCODING_NAMES[mixed.encoding], ENCODING_NAMES[mixed.other])
@@ -311,9 +337,14 @@ def _warn(
 
 
 def clean_exports(
-    exports: RawExports, closed_statuses: Iterable[str] = DEFAULT_CLOSED_STATUSES
+    exports: RawExports,
+    closed_statuses: Iterable[str] = DEFAULT_CLOSED_STATUSES,
+    issues: bool = True,
 ) -> CleanResult:
     """Clean every raw table, dedupe each table across files and count every row per file.
+
+    ``issues`` False: the rejected rows, duplicates and warnings are counted (``files``) but not
+    listed; the result's ``issues`` then fails on any look-up (:class:`IssuesNotListed`).
 
     Raises:
         AssertionError: the per-file conservation law does not hold (a bug, never bad input).
@@ -323,15 +354,19 @@ def clean_exports(
     rejected_parts, warning_parts = [], []
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for raw in exports.tables:
-        rows, keep, rejected, warnings = _clean_raw_table(raw)
+        rows, keep, rejected, warnings = _clean_raw_table(raw, issues)
         kept_parts[raw.table].append((rows, keep))
-        rejected_parts.append(rejected)
-        warning_parts.append(warnings)
+        if rejected is None:  # not listed: the live rows outside ``keep`` and the far ones
+            n_rejected = len(raw.extra_rejected) + (0 if keep is None else int((~keep).sum()))
+        else:
+            n_rejected = len(rejected)
+            rejected_parts.append(rejected)
+            warning_parts.append(warnings)
         c = counts.setdefault((raw.file, raw.table), dict.fromkeys(QUALITY_COLUMNS, 0))
         c["rows_read"] += int((~raw.blank).sum()) + len(raw.extra_rejected)
         c["summary_rows"] += int((raw.summary & ~raw.blank).sum())
         c["blank_rows"] += int(raw.blank.sum())
-        c["rows_rejected"] += len(rejected)
+        c["rows_rejected"] += n_rejected
     tables: dict[str, pd.DataFrame] = {}
     dup_parts = []
     for table, parts in kept_parts.items():
@@ -362,7 +397,9 @@ def clean_exports(
                 "duplicates": concat_issues(dup_parts, DUPLICATE_COLUMNS),
                 "warnings": concat_issues(warning_parts),
             }
-        ),
+        )
+        if issues
+        else IssuesNotListed(),
         files=files,
         raw_files=exports.files,
         notes=exports.notes,

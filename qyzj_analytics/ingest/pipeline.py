@@ -38,10 +38,14 @@ class Prepared:
         return summarize_quality(self.clean)
 
 
-def prepare(raw_dir: Path, contract: Contract, early: EarlyRead | None = None) -> Prepared:
+def prepare(
+    raw_dir: Path, contract: Contract, early: EarlyRead | None = None, issues: bool = True
+) -> Prepared:
     """Read, clean and dedupe every export in ``raw_dir`` and load its ``facts.yaml``.
 
     ``early``: a CSV body already being read (:func:`~qyzj_analytics.ingest.early.start_early_read`).
+    ``issues`` False: the rejected rows, duplicates and warnings are counted (``quality``) but
+    not listed (``clean.issues`` fails on look-up), for a command that shows none of them.
 
     Raises:
         DataError: any file could not be used (all such problems in one message), the folder
@@ -65,7 +69,7 @@ def prepare(raw_dir: Path, contract: Contract, early: EarlyRead | None = None) -
         if exports.facts_path
         else None,
     )
-    result = clean_exports(exports, contract.closed_statuses)
+    result = clean_exports(exports, contract.closed_statuses, issues)
     return Prepared(raw_dir, result, facts, exports.facts_path is not None)
 
 

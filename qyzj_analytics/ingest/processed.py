@@ -62,6 +62,23 @@ class ProcessedTables(Mapping[str, pd.DataFrame]):
         return self._compact[name]
 
 
+class IssuesNotListed(Mapping[str, pd.DataFrame]):
+    """The issues of a cleaning asked not to list them (``clean_exports(..., issues=False)``):
+    every look-up fails, so no caller mistakes them for "no issues"."""
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        raise LookupError(f"issue rows {name!r} were not listed (issues=False)")
+
+    def __contains__(self, name: object) -> bool:
+        raise LookupError(f"issue rows {name!r} were not listed (issues=False)")
+
+    def __iter__(self) -> Iterator[str]:
+        raise LookupError("issue rows were not listed (issues=False)")
+
+    def __len__(self) -> int:
+        raise LookupError("issue rows were not listed (issues=False)")
+
+
 @dataclass
 class CleanResult:
     """The processed layer: clean tables, rejected rows, duplicates, warnings, per-file counts."""

@@ -44,7 +44,7 @@ class KpiContext:
     facts_found: bool = True
     # derived frames computed once per context (e.g. the classified activities); a context built
     # with dataclasses.replace starts with an empty cache
-    cache: dict[str, pd.DataFrame] = field(
+    cache: dict[str, pd.DataFrame | pd.Series] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -228,12 +228,15 @@ def count_xiaowei_nihao_events(ctx: KpiContext) -> KpiActual:
 
 
 def online_per_month(ctx: KpiContext) -> pd.Series:
-    """Online (incl. hybrid) activities per month of the period up to as_of, every month listed."""
-    acts = activities_to_date(ctx)
-    online = acts.loc[acts["format_kind"].isin(["online", "hybrid"])]
-    months = pd.period_range(ctx.contract.period_start, ctx.contract.period_end, freq="M")
-    counts = online["date"].dt.to_period("M").value_counts()
-    return counts.reindex(months, fill_value=0).rename("online_events")
+    """Online (incl. hybrid) activities per month of the period up to as_of, every month listed
+    (computed once per context: the livestream KPI and the forecast both read it)."""
+    if "online_per_month" not in ctx.cache:
+        acts = activities_to_date(ctx)
+        online = acts.loc[acts["format_kind"].isin(["online", "hybrid"])]
+        months = pd.period_range(ctx.contract.period_start, ctx.contract.period_end, freq="M")
+        counts = online["date"].dt.to_period("M").value_counts()
+        ctx.cache["online_per_month"] = counts.reindex(months, fill_value=0).rename("online_events")
+    return ctx.cache["online_per_month"]
 
 
 @kpi("livestream_months", "activities")
