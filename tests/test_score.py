@@ -18,6 +18,7 @@ from qyzj_analytics.scoring.score import (
     compute_bonus,
     compute_payment,
     expected_to_date,
+    grade_codes,
     grade_of,
     pace_status,
     score_points,
@@ -39,6 +40,17 @@ from qyzj_analytics.scoring.score import (
 )
 def test_grade_boundaries(base: float, grade: str) -> None:
     assert grade_of(base, CONTRACT).item() == grade
+
+
+def test_grade_codes_are_grade_of_as_positions() -> None:
+    """The forecast's integer grades (issue 16 item 1) name the very grades ``grade_of`` gives,
+    at every boundary, just below it and with float noise."""
+    ids = [g.id for g in CONTRACT.grades]
+    base = np.array([100, 90, 89.99, 89.9999999999, 80, 79.99, 60, 59.99, 0, 0.1 * 900 - 1e-12])
+    base = np.concatenate([base, np.random.default_rng(1).uniform(-5, 105, 10_000)])
+    codes = grade_codes(base, CONTRACT)
+    assert codes.dtype.kind == "i"
+    assert [ids[c] for c in codes] == grade_of(base, CONTRACT).tolist()
 
 
 def test_float_noise_does_not_cost_a_grade() -> None:

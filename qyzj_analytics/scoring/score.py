@@ -81,6 +81,22 @@ def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
     return np.select(conditions, [g.id for g in grades[:-1]], grades[-1].id).astype(str)
 
 
+def grade_codes(base: ArrayLike, contract: Contract) -> np.ndarray:
+    """:func:`grade_of` as positions in ``contract.grades`` (0 = the highest grade): the same
+    comparisons, without strings (the forecast grades 100,000 draws).
+
+    >>> from qyzj_analytics.contract.model import load_contract
+    >>> grade_codes([89.99, 90, 59.99, 60], load_contract()).tolist()
+    [1, 0, 3, 2]
+    """
+    score = np.round(np.asarray(base, dtype=float), _EPS_DIGITS)
+    grades = contract.grades  # highest first
+    codes = np.full(score.shape, len(grades) - 1, dtype=np.int64)
+    for i in range(len(grades) - 2, -1, -1):  # the highest grade reached wins, as np.select
+        codes[score >= grades[i].min_score] = i
+    return codes
+
+
 def compute_bonus(
     awards: Iterable[Award], courses_accepted: float, as_of: dt.date, contract: Contract
 ) -> float:
