@@ -258,8 +258,10 @@ class Evaluator:
         n: int | None = None,
         fast: bool = False,
         points: Mapping[str, np.ndarray] | None = None,
+        base: np.ndarray | None = None,
     ) -> None:
-        """``points``: ``score_points`` of every draw when already at hand (the forecast's)."""
+        """``points``: ``score_points`` of every draw when already at hand (the forecast's);
+        ``base``: their ``base_score`` likewise (the summary's)."""
         n = sim.draws if n is None else min(n, sim.draws)
         self.values = {k: v[:n] for k, v in sim.values.items()}
         self.online = sim.online_months[:n]
@@ -278,6 +280,7 @@ class Evaluator:
         else:
             self.points = {k.id: points[k.id][:n] for k in contract.kpis}
         self.total = sum(self.points.values()) if fast else None
+        self.base = None if base is None else base[:n]  # the exact score with nothing added
         self.jump_cache: dict[str, list[int]] = {}
         self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
         self.cache: dict[tuple, np.ndarray] = {}
@@ -372,6 +375,10 @@ class Evaluator:
                 moved += self._points(k, key)
             moved += self.total
             return np.round(moved, 9, out=moved)
+        if not changes:  # nothing added: the draws' own score, summed once
+            if self.base is None:
+                self.base = base_score(self.points)
+            return self.base
         return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
@@ -401,9 +408,12 @@ class Evaluator:
     def lost_points(self, extra: Mapping[str, int]) -> dict[str, float]:
         """Mean points each KPI still loses per draw, with ``extra`` units added."""
         points = dict(self.points)
-        for kpi_id, values in self.adjusted(extra).items():
-            spec = self.specs[kpi_id]
-            points[kpi_id] = float(spec.weight) * apply_rule(values, spec)
+        for kpi_id, key in self._changes(extra).items():
+            if self.total is None:  # the exact points, as cached by :meth:`at_least`
+                points[kpi_id] = self._points(kpi_id, key)
+            else:
+                spec = self.specs[kpi_id]
+                points[kpi_id] = float(spec.weight) * apply_rule(self._value(kpi_id, key), spec)
         return {k.id: float(k.weight) - float(np.mean(points[k.id])) for k in self.contract.kpis}
 
     def jumps(self, lever: Lever) -> list[int]:

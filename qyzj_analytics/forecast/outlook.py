@@ -63,7 +63,11 @@ def forecast_outlook(
     )  # the parts start while observing
     points = score_points(sim.values, ctx.contract)  # scored once: the summary and the planner
     forecast = summarize_draws(ctx, sim, obs, horizon, seed, points)
-    found = plan_actions(sim, ctx, horizon, plan_probability, settings, points) if plan else None
+    found = (
+        plan_actions(sim, ctx, horizon, plan_probability, settings, points, forecast.base)
+        if plan
+        else None
+    )
     return Outlook(forecast, found, sim)
 
 
