@@ -40,7 +40,7 @@ from qyzj_analytics.forecast.methods import (
 from qyzj_analytics.forecast.outcomes import reached
 from qyzj_analytics.forecast.planning import Planning
 from qyzj_analytics.forecast.simulate import YearEndDraws
-from qyzj_analytics.scoring.score import apply_rule, base_score, score_points
+from qyzj_analytics.scoring.score import apply_rule, base_score, count_reaching, score_points
 
 EXPERTS_KPI, INSTITUTIONS_KPI = "experts_recruited", "institutions_active"
 OPS_KPI, STAFF_KPI, QUALIFIED_KPI = "staff_fulltime_ops", "staff_total", "staff_qualified_share"
@@ -281,6 +281,7 @@ class Evaluator:
             self.points = {k.id: points[k.id][:n] for k in contract.kpis}
         self.total = sum(self.points.values()) if fast else None
         self.base = None if base is None else base[:n]  # the exact score with nothing added
+        self.unrounded: np.ndarray | None = None  # Σ points, for exact counts (count_reaching)
         self.jump_cache: dict[str, list[int]] = {}
         self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
         self.cache: dict[tuple, np.ndarray] = {}
@@ -389,8 +390,15 @@ class Evaluator:
         }
 
     def exact(self, extra: Mapping[str, int], grade: str) -> float:
-        """P(grade at least ``grade``) with ``extra`` units added."""
-        return int(np.count_nonzero(self.scores(extra) >= self.thresholds[grade])) / self.n
+        """P(grade at least ``grade``) with ``extra`` units added (exact sums: counted by
+        :func:`count_reaching`, the same count as summing every draw)."""
+        changes, threshold = self._changes(extra), self.thresholds[grade]
+        if self.total is not None or not changes:
+            return int(np.count_nonzero(self.scores(extra) >= threshold)) / self.n
+        if self.unrounded is None:
+            self.unrounded = sum(self.points.values())
+        points = {**self.points, **{k: self._points(k, c) for k, c in changes.items()}}
+        return count_reaching(points, threshold, self.points, self.unrounded) / self.n
 
     def probability(self, extra: Mapping[str, int], grade: str) -> tuple[float, float]:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
