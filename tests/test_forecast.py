@@ -20,7 +20,7 @@ from qyzj_analytics.forecast.appeals import closure_survival
 from qyzj_analytics.forecast.backtest_years import StreamProcess, YearProcess, simulate_tables
 from qyzj_analytics.forecast.horizon import build_horizon
 from qyzj_analytics.forecast.levers import Evaluator
-from qyzj_analytics.forecast.outcomes import score_draws, share_of
+from qyzj_analytics.forecast.outcomes import pay_draws, score_draws, share_of
 from qyzj_analytics.forecast.outlook import (
     Outlook,
     forecast_outlook,
@@ -110,6 +110,9 @@ def test_payment_quantiles_match_paying_every_draw(tables: dict[str, pd.DataFram
     for q, value in ((0.1, fc.payment_p10), (0.5, fc.payment_p50), (0.9, fc.payment_p90)):
         assert np.quantile(totals, q, method="inverted_cdf") == pytest.approx(float(value))
     assert np.mean(totals) == pytest.approx(float(fc.payment_expected), abs=0.01)
+    _, _, codes = score_draws(fc.values, ctx, codes=True)  # the summary's integer grades
+    assert [CONTRACT.grades[c].id for c in codes] == grade.tolist()
+    assert pay_draws(base, bonus, codes, CONTRACT) == pay_draws(base, bonus, grade, CONTRACT)
 
 
 def test_counts_never_fall_below_today(q3: Forecast) -> None:

@@ -73,3 +73,56 @@ def test_one_thread_observes_then_simulates_the_same(tables: dict[str, pd.DataFr
     serial = simulate.simulate_year_end(ctx, 2000, 9, observe(ctx))
     _, again = simulate.observe_and_simulate(ctx_at(Q3_END, tables), 2000, 9)
     _same_draws(serial, again)
+
+
+def test_meanwhile_runs_on_the_main_thread_while_the_parts_run(
+    tables: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outlook imports its summary's and planner's modules while the pool simulates
+    (issue 16 item 1): ``meanwhile`` runs once every part has started, before their results
+    are awaited, and the draws stay the same."""
+    ctx = ctx_at(Q3_END, tables)
+    serial = simulate.simulate_year_end(ctx, 3000, 5, observe(ctx))
+    release = threading.Event()
+    started: list[str] = []
+    courses = simulate._simulate_total
+
+    def held_total(*args: object) -> np.ndarray:
+        started.append(str(args[-1]))
+        assert release.wait(10)  # the part waits for meanwhile: meanwhile cannot wait for it
+        return courses(*args)
+
+    calls: list[tuple[str, list[str]]] = []
+
+    def meanwhile() -> None:
+        calls.append((threading.current_thread().name, sorted(started)))
+        release.set()
+
+    monkeypatch.setattr(simulate, "PARALLEL_DRAWS", 0)
+    monkeypatch.setattr(simulate, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(simulate, "_simulate_total", held_total)
+    _, threaded = simulate.observe_and_simulate(ctx, 3000, 5, meanwhile=meanwhile)
+    assert len(calls) == 1 and calls[0][0] == threading.main_thread().name
+    _same_draws(serial, threaded)
+
+
+def test_outlook_modules_after_the_draws_are_imported_while_simulating() -> None:
+    """``import_after_draws`` imports what the outlook needs after the draws; a fresh process
+    that imports the outlook alone has not imported them yet (they load during the wait)."""
+    import subprocess
+    import sys
+
+    from qyzj_analytics.forecast.outlook import AFTER_DRAWS
+
+    code = (
+        "import sys; import qyzj_analytics.forecast.outlook as o; "
+        "before = [m for m in o.AFTER_DRAWS if m in sys.modules]; "
+        "o.import_after_draws(); "
+        "print(before, all(m in sys.modules for m in o.AFTER_DRAWS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "qyzj_analytics.forecast.plan" in AFTER_DRAWS
+    assert out[-1] == "True"
+    assert "plan'" not in " ".join(out) and "result'" not in " ".join(out)

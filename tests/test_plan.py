@@ -18,6 +18,7 @@ from qyzj_analytics.forecast import plan as plan_module
 from qyzj_analytics.forecast.levers import Evaluator
 from qyzj_analytics.forecast.outcomes import score_draws
 from qyzj_analytics.forecast.outlook import Outlook, forecast_outlook, outlook_to_dict
+from qyzj_analytics.scoring.score import apply_rule
 
 Q3_END = dt.date(2025, 9, 30)
 GOAL = 0.9
@@ -328,3 +329,34 @@ def test_top_up_meets_the_goal_on_every_draw(
     assert all(0 <= extra[lv.id] <= lv.maximum for lv in plan.levers)
     most = sum(lv.cost(lv.maximum, months) for lv in plan.levers)
     assert sum(lv.cost(extra[lv.id], months) for lv in plan.levers) < most  # trimmed back
+
+
+def test_evaluator_given_the_summary_score_and_cached_points_scores_the_same(
+    hard: Outlook,
+) -> None:
+    """The planner reuses the summary's base score for "nothing added" and its cached points for
+    the lost points (issue 16 item 1): the same numbers, bit for bit, as summing them afresh."""
+    plan = hard.plan
+    assert plan is not None and hard.sim is not None
+    given = Evaluator(hard.sim, CONTRACT, plan.levers, base=hard.forecast.base)
+    fresh = Evaluator(hard.sim, CONTRACT, plan.levers)
+    zero = {lv.id: 0 for lv in plan.levers}
+    most = {lv.id: lv.maximum for lv in plan.levers}
+    assert np.array_equal(given.scores(zero), fresh.scores(zero))
+    assert given.scores(zero) is given.base  # summed once
+    assert given.at_least(zero) == fresh.at_least(zero)
+    cached = Evaluator(hard.sim, CONTRACT, plan.levers)
+    cached.at_least(most)  # fills the points cache, as plan_actions does first
+    assert cached.cache
+    quick = Evaluator(hard.sim, CONTRACT, plan.levers[:1], fast=True)  # fast: not from cache
+    lost = cached.lost_points(most)
+    assert lost == fresh.lost_points(most)
+    for lv in plan.levers:
+        for k in lv.kpis:
+            values = apply_plan(hard, most)[k]
+            spec = CONTRACT.kpi(k)
+            assert lost[k] == float(spec.weight) - float(
+                np.mean(float(spec.weight) * apply_rule(values, spec))
+            )
+    one = {plan.levers[0].id: plan.levers[0].maximum}
+    assert quick.lost_points(one) == fresh.lost_points(one)

@@ -17,7 +17,9 @@ from qyzj_analytics.scoring.score import (
     base_score,
     compute_bonus,
     compute_payment,
+    count_reaching,
     expected_to_date,
+    grade_codes,
     grade_of,
     pace_status,
     score_points,
@@ -39,6 +41,41 @@ from qyzj_analytics.scoring.score import (
 )
 def test_grade_boundaries(base: float, grade: str) -> None:
     assert grade_of(base, CONTRACT).item() == grade
+
+
+def test_grade_codes_are_grade_of_as_positions() -> None:
+    """The forecast's integer grades (issue 16 item 1) name the very grades ``grade_of`` gives,
+    at every boundary, just below it and with float noise."""
+    ids = [g.id for g in CONTRACT.grades]
+    base = np.array([100, 90, 89.99, 89.9999999999, 80, 79.99, 60, 59.99, 0, 0.1 * 900 - 1e-12])
+    base = np.concatenate([base, np.random.default_rng(1).uniform(-5, 105, 10_000)])
+    codes = grade_codes(base, CONTRACT)
+    assert codes.dtype.kind == "i"
+    assert [ids[c] for c in codes] == grade_of(base, CONTRACT).tolist()
+
+
+@pytest.mark.parametrize("threshold", [90.0, 80.0, 60.0, 0.0])
+def test_count_reaching_is_the_exact_count(threshold: float) -> None:
+    """The planner's exact checks (issue 16 item 1) count from the unchanged sum plus the
+    changes and re-sum only the draws near the threshold: the very count ``base_score`` gives,
+    with many draws exactly on it and others a float's noise either side."""
+    rng = np.random.default_rng(7)
+    n, weights = 20_000, [10.0, 5.0, 7.5, 2.5, 0.1, 14.9, 10.0, 20.0, 30.0]  # Σ 100
+    level = rng.choice([0.6, 0.8, 0.9, 1.0], n)  # half the draws: every share at one level,
+    even = rng.random(n) < 0.5  # so their sums sit on 60, 80, 90 (up to float noise)
+    steps = [np.where(even, level, rng.integers(0, 11, n) / 10) for _ in weights]
+    before = {str(i): w * s for i, (w, s) in enumerate(zip(weights, steps, strict=True))}
+    before["noise"] = rng.choice([0.0, -1e-12, 1e-12], n)  # float noise base_score rounds away
+    total = sum(before.values())
+    for changed in (["0"], ["2", "5"], ["8", "noise"], ["1", "4", "7"]):
+        points = dict(before)
+        for k in changed:
+            bump = rng.integers(0, 3, n) * 0.1 * float(k != "noise") * (rng.random(n) < 0.2)
+            points[k] = points[k] + bump
+        expected = int(np.count_nonzero(base_score(points) >= threshold))
+        assert count_reaching(points, threshold, before, total) == expected
+    on = int(np.count_nonzero(np.abs(base_score(before) - threshold) < 1e-6))
+    assert threshold == 0.0 or on > 100  # the re-summed band is exercised
 
 
 def test_float_noise_does_not_cost_a_grade() -> None:

@@ -40,7 +40,7 @@ from qyzj_analytics.forecast.methods import (
 from qyzj_analytics.forecast.outcomes import reached
 from qyzj_analytics.forecast.planning import Planning
 from qyzj_analytics.forecast.simulate import YearEndDraws
-from qyzj_analytics.scoring.score import apply_rule, base_score, score_points
+from qyzj_analytics.scoring.score import apply_rule, base_score, count_reaching, score_points
 
 EXPERTS_KPI, INSTITUTIONS_KPI = "experts_recruited", "institutions_active"
 OPS_KPI, STAFF_KPI, QUALIFIED_KPI = "staff_fulltime_ops", "staff_total", "staff_qualified_share"
@@ -258,8 +258,10 @@ class Evaluator:
         n: int | None = None,
         fast: bool = False,
         points: Mapping[str, np.ndarray] | None = None,
+        base: np.ndarray | None = None,
     ) -> None:
-        """``points``: ``score_points`` of every draw when already at hand (the forecast's)."""
+        """``points``: ``score_points`` of every draw when already at hand (the forecast's);
+        ``base``: their ``base_score`` likewise (the summary's)."""
         n = sim.draws if n is None else min(n, sim.draws)
         self.values = {k: v[:n] for k, v in sim.values.items()}
         self.online = sim.online_months[:n]
@@ -278,6 +280,8 @@ class Evaluator:
         else:
             self.points = {k.id: points[k.id][:n] for k in contract.kpis}
         self.total = sum(self.points.values()) if fast else None
+        self.base = None if base is None else base[:n]  # the exact score with nothing added
+        self.unrounded: np.ndarray | None = None  # Σ points, for exact counts (count_reaching)
         self.jump_cache: dict[str, list[int]] = {}
         self.whole: dict[str, bool] = {}  # KPI id → every value is a whole number
         self.cache: dict[tuple, np.ndarray] = {}
@@ -372,6 +376,10 @@ class Evaluator:
                 moved += self._points(k, key)
             moved += self.total
             return np.round(moved, 9, out=moved)
+        if not changes:  # nothing added: the draws' own score, summed once
+            if self.base is None:
+                self.base = base_score(self.points)
+            return self.base
         return base_score({**self.points, **{k: self._points(k, c) for k, c in changes.items()}})
 
     def at_least(self, extra: Mapping[str, int]) -> dict[str, float]:
@@ -382,8 +390,15 @@ class Evaluator:
         }
 
     def exact(self, extra: Mapping[str, int], grade: str) -> float:
-        """P(grade at least ``grade``) with ``extra`` units added."""
-        return int(np.count_nonzero(self.scores(extra) >= self.thresholds[grade])) / self.n
+        """P(grade at least ``grade``) with ``extra`` units added (exact sums: counted by
+        :func:`count_reaching`, the same count as summing every draw)."""
+        changes, threshold = self._changes(extra), self.thresholds[grade]
+        if self.total is not None or not changes:
+            return int(np.count_nonzero(self.scores(extra) >= threshold)) / self.n
+        if self.unrounded is None:
+            self.unrounded = sum(self.points.values())
+        points = {**self.points, **{k: self._points(k, c) for k, c in changes.items()}}
+        return count_reaching(points, threshold, self.points, self.unrounded) / self.n
 
     def probability(self, extra: Mapping[str, int], grade: str) -> tuple[float, float]:
         """P(grade at least ``grade``) and its smooth version, with ``extra`` units added."""
@@ -401,9 +416,12 @@ class Evaluator:
     def lost_points(self, extra: Mapping[str, int]) -> dict[str, float]:
         """Mean points each KPI still loses per draw, with ``extra`` units added."""
         points = dict(self.points)
-        for kpi_id, values in self.adjusted(extra).items():
-            spec = self.specs[kpi_id]
-            points[kpi_id] = float(spec.weight) * apply_rule(values, spec)
+        for kpi_id, key in self._changes(extra).items():
+            if self.total is None:  # the exact points, as cached by :meth:`at_least`
+                points[kpi_id] = self._points(kpi_id, key)
+            else:
+                spec = self.specs[kpi_id]
+                points[kpi_id] = float(spec.weight) * apply_rule(self._value(kpi_id, key), spec)
         return {k.id: float(k.weight) - float(np.mean(points[k.id])) for k in self.contract.kpis}
 
     def jumps(self, lever: Lever) -> list[int]:

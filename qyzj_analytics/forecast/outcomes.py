@@ -21,6 +21,7 @@ from qyzj_analytics.scoring.score import (
     PaymentRule,
     base_score,
     compute_bonus,
+    grade_codes,
     grade_of,
     score_points,
 )
@@ -97,14 +98,16 @@ def score_draws(
     values: Mapping[str, np.ndarray],
     ctx: KpiContext,
     points: Mapping[str, np.ndarray] | None = None,
+    codes: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Base score, bonus and grade per draw, with the scoring code of ``qyzj kpi``.
 
-    ``points``: ``score_points(values, contract)`` when already at hand.
+    ``points``: ``score_points(values, contract)`` when already at hand; ``codes``: the grades
+    as positions in ``contract.grades`` (:func:`grade_codes`) instead of their ids.
     """
     contract = ctx.contract
     base = base_score(points if points is not None else score_points(values, contract))
-    grade = grade_of(base, contract)
+    grade = grade_codes(base, contract) if codes else grade_of(base, contract)
     courses = values.get(contract.bonus_kpi)
     if courses is None or np.isnan(courses).any():  # no such KPI, or its export is missing
         bonus = np.full(len(base), compute_bonus(ctx.facts.awards, 0.0, ctx.as_of, contract))
@@ -131,11 +134,15 @@ def pay_draws(
     than ``MAX_PAYMENT_OUTCOMES`` distinct outcomes the score is grouped to 0.01 point instead
     (within such a group a proportional subsidy moves by at most what 0.005 point pays). The
     expected payment is the mean of the Decimal amounts over draws, rounded half-up to 0.01.
+    ``grade``: grade ids per draw, or their positions in ``contract.grades`` (integers).
     """
     grades = [g.id for g in contract.grades]
-    grade_code = np.zeros(len(grade), dtype=np.int64)
-    for i, g in enumerate(grades):
-        grade_code[grade == g] = i
+    if grade.dtype.kind in "iu":  # already positions in contract.grades (grade_codes)
+        grade_code = grade.astype(np.int64, copy=False)
+    else:
+        grade_code = np.zeros(len(grade), dtype=np.int64)
+        for i, g in enumerate(grades):
+            grade_code[grade == g] = i
     score = base + bonus
     keys = grade_code * _KEY_SPAN + np.round(score * 10**_SCORE_DIGITS).astype(np.int64)
     outcomes, counts = np.unique(keys, return_counts=True)

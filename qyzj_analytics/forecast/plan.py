@@ -222,6 +222,7 @@ def plan_actions(
     target_probability: float = TARGET_PROBABILITY,
     planning: Planning | None = None,
     points: Mapping[str, np.ndarray] | None = None,
+    base: np.ndarray | None = None,
 ) -> Plan:
     """The least-effort extra units per lever lifting P(best reachable grade) to the target.
 
@@ -232,6 +233,7 @@ def plan_actions(
         target_probability: wanted probability of the target grade (or better) at year end.
         planning: lever maxima and weights (the bundled ``planning.yaml`` by default).
         points: ``score_points`` of the draws when already at hand (the forecast's).
+        base: their ``base_score`` likewise (``Forecast.base``).
     """
     c = ctx.contract
     planning = planning or load_planning()
@@ -240,7 +242,7 @@ def plan_actions(
     levers = build_levers(sim, c, horizon, planning)
     unplanned = [c.kpi(k).name for k in sim.missing]
     cannot = f"缺少导出，无法规划：{'、'.join(unplanned)}。" if unplanned else ""
-    full = Evaluator(sim, c, levers, points=points)
+    full = Evaluator(sim, c, levers, points=points, base=base)
     zero = {lv.id: 0 for lv in levers}
     most_extra = {lv.id: lv.maximum for lv in levers}
     now_all = full.at_least(zero)

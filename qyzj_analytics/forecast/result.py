@@ -134,7 +134,7 @@ def summarize_draws(
     contract = ctx.contract
     draws = sim.draws
     actual = obs.actuals
-    base, bonus, grade = score_draws(sim.values, ctx, points)
+    base, bonus, grade = score_draws(sim.values, ctx, points, codes=True)
     expected, p10_pay, p50_pay, p90_pay = pay_draws(base, bonus, grade, contract)
 
     rows = []
@@ -163,7 +163,8 @@ def summarize_draws(
             )
         )
     s10, s50, s90 = quantiles(base)
-    counts = {g.id: int((grade == g.id).sum()) for g in contract.grades}
+    per_grade = np.bincount(grade, minlength=len(contract.grades))  # grade: positions
+    counts = {g.id: int(n) for g, n in zip(contract.grades, per_grade, strict=True)}
     notes = list(sim.notes)
     if horizon.calendar.note():
         notes.insert(0, horizon.calendar.note())

@@ -332,10 +332,12 @@ def observe_and_simulate(
     seed: int,
     obs: Observed | None = None,
     horizon: Horizon | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> tuple[Observed, YearEndDraws]:
     """The year so far (:func:`~.observe.observe`, unless ``obs`` is given) and ``draws``
     simulated year ends (:func:`simulate_year_end`); ``horizon``: ``build_horizon`` at
-    ``ctx.as_of`` when already at hand.
+    ``ctx.as_of`` when already at hand; ``meanwhile``: run once every part has started (while
+    they run; not called when nothing is left to simulate).
 
     With many draws the activities' parts of the simulation (the longest) start on the pool
     as soon as the activities are classified, while the other KPIs are observed; the others
@@ -386,6 +388,8 @@ def observe_and_simulate(
                     name,
                     partial(_simulate_total, rows[column], target, horizon, draws, streams, name),
                 )
+        if meanwhile is not None:
+            meanwhile()
         done_parts = parts.results()
     finally:
         parts.close()

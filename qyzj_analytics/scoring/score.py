@@ -20,6 +20,7 @@ from qyzj_analytics.ingest.facts import Award
 
 CENT = Decimal("0.01")
 _EPS_DIGITS = 9  # scores are compared after rounding away float noise (89.99 stays below 90)
+APPROX_BAND = 1e-6  # points: far wider than two float sums of a score can differ (≈ 1e-9)
 
 
 def apply_rule(actual: ArrayLike, spec: KpiSpec) -> np.ndarray:
@@ -68,6 +69,34 @@ def base_score(points: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.round(total, _EPS_DIGITS, out=total)
 
 
+def count_reaching(
+    points: Mapping[str, np.ndarray],
+    threshold: float,
+    before: Mapping[str, np.ndarray],
+    total: np.ndarray,
+) -> int:
+    """``count_nonzero(base_score(points) >= threshold)``, where ``points`` differ from
+    ``before`` in a few KPIs (others: the same arrays) and ``total`` is ``before``'s sum.
+
+    The changes added to ``total`` settle every draw further than ``APPROX_BAND`` from the
+    threshold (the two sums differ by far less: float noise and the 9-digit rounding); only the
+    draws within it are summed by :func:`base_score` itself — the same count, for less work.
+    """
+    approx = np.zeros(len(total))
+    for k, p in points.items():
+        if p is not before[k]:
+            approx += p
+            approx -= before[k]
+    approx += total
+    above = approx >= threshold + APPROX_BAND
+    near = np.flatnonzero(~above & (approx > threshold - APPROX_BAND))
+    count = int(np.count_nonzero(above))
+    if len(near):
+        exact = base_score({k: np.asarray(p)[near] for k, p in points.items()})
+        count += int(np.count_nonzero(exact >= threshold))
+    return count
+
+
 def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
     """Grade id per base score: the highest grade whose ``min_score`` the score reaches.
 
@@ -79,6 +108,22 @@ def grade_of(base: ArrayLike, contract: Contract) -> np.ndarray:
     grades = contract.grades  # highest first
     conditions = [score >= g.min_score for g in grades[:-1]]
     return np.select(conditions, [g.id for g in grades[:-1]], grades[-1].id).astype(str)
+
+
+def grade_codes(base: ArrayLike, contract: Contract) -> np.ndarray:
+    """:func:`grade_of` as positions in ``contract.grades`` (0 = the highest grade): the same
+    comparisons, without strings (the forecast grades 100,000 draws).
+
+    >>> from qyzj_analytics.contract.model import load_contract
+    >>> grade_codes([89.99, 90, 59.99, 60], load_contract()).tolist()
+    [1, 0, 3, 2]
+    """
+    score = np.round(np.asarray(base, dtype=float), _EPS_DIGITS)
+    grades = contract.grades  # highest first
+    codes = np.full(score.shape, len(grades) - 1, dtype=np.int64)
+    for i in range(len(grades) - 2, -1, -1):  # the highest grade reached wins, as np.select
+        codes[score >= grades[i].min_score] = i
+    return codes
 
 
 def compute_bonus(
