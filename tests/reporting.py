@@ -129,3 +129,23 @@ def sample_report() -> SampleReport:
     code, stderr = report_main([*argv, "--notebooks", str(notebooks)])
     _CACHE["sample"] = SampleReport(code, stderr, raw, out, truth.personal_values, notebooks)
     return _CACHE["sample"]
+
+
+def write_notebook(folder: Path, name: str, sources: list[str], heading: str = "") -> Path:
+    """A test notebook: a ``parameters`` cell (``x = 1``), an optional Markdown heading, then one
+    code cell per source; returns its path."""
+    import nbformat
+
+    v4 = nbformat.v4
+    cells = [v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
+    cells += [v4.new_markdown_cell(heading)] if heading else []
+    cells += [v4.new_code_cell(source) for source in sources]
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / name
+    nbformat.write(nb, path)
+    return path

@@ -23,24 +23,10 @@ from qyzj_analytics.reporting.report.forked import ForkedRunner, fork_available
 from qyzj_analytics.reporting.report.inprocess import register_engine
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, execute_notebook
 from qyzj_analytics.reporting.report.precompute import needs_forecast
-from tests.reporting import PROJECT_NOTEBOOKS, QUARTER, report_main
+from tests.reporting import PROJECT_NOTEBOOKS, QUARTER, report_main, write_notebook
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="forked notebooks: Linux only")
 v4 = nbformat.v4
-
-
-def _notebook(folder: Path, name: str, sources: list[str]) -> Path:
-    cells = [v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
-    cells += [v4.new_code_cell(source) for source in sources]
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path = folder / name
-    nbformat.write(nb, path)
-    return path
 
 
 def _outputs(path: Path) -> list[list[dict]]:
@@ -50,9 +36,11 @@ def _outputs(path: Path) -> list[list[dict]]:
 def test_forked_notebooks_give_what_in_process_gives(tmp_path: Path) -> None:
     folder = tmp_path / "nbs"
     folder.mkdir()
-    ok = _notebook(folder, "1_ok.ipynb", ["print('x =', x)", "import os\nos.getpid() > 0", "x * 2"])
-    bad = _notebook(folder, "2_bad.ipynb", ["y = x + 1", "1 / 0", "print('never')"])
-    crash = _notebook(folder, "3_crash.ipynb", ["import os\nos._exit(3)"])
+    ok = write_notebook(
+        folder, "1_ok.ipynb", ["print('x =', x)", "import os\nos.getpid() > 0", "x * 2"]
+    )
+    bad = write_notebook(folder, "2_bad.ipynb", ["y = x + 1", "1 / 0", "print('never')"])
+    crash = write_notebook(folder, "3_crash.ipynb", ["import os\nos._exit(3)"])
     with ForkedRunner([ok, bad, crash]) as runner:
         runner.submit([ok], {"x": 5}, {}, tmp_path / "out")  # a first stage
         runner.submit([bad, crash], {"x": 7}, {}, tmp_path / "out")  # its own parameters
@@ -72,7 +60,7 @@ def test_forked_notebooks_give_what_in_process_gives(tmp_path: Path) -> None:
 
 
 def test_a_failing_task_stops_every_notebook_process(tmp_path: Path) -> None:
-    slow = _notebook(tmp_path, "1_slow.ipynb", ["import time\ntime.sleep(60)"])
+    slow = write_notebook(tmp_path, "1_slow.ipynb", ["import time\ntime.sleep(60)"])
     runner = ForkedRunner([slow])
 
     def fail() -> None:
@@ -110,12 +98,12 @@ def test_which_notebooks_need_the_forecast(tmp_path: Path) -> None:
         "05_data_quality.ipynb": False,
     }
     call = "m = bundle.load_or_build_metrics(cache_dir, raw_dir, quarter, forecast=False)"
-    assert not needs_forecast(_notebook(tmp_path, "a.ipynb", [call, "m.parks"]))
-    assert needs_forecast(_notebook(tmp_path, "b.ipynb", [call, "m.kpi_table"]))  # 较上季度
-    assert needs_forecast(_notebook(tmp_path, "c.ipynb", [call, "m.payment_schedule"]))
-    assert needs_forecast(_notebook(tmp_path, "d.ipynb", ["print(1)"]))  # no cache call
+    assert not needs_forecast(write_notebook(tmp_path, "a.ipynb", [call, "m.parks"]))
+    assert needs_forecast(write_notebook(tmp_path, "b.ipynb", [call, "m.kpi_table"]))  # 较上季度
+    assert needs_forecast(write_notebook(tmp_path, "c.ipynb", [call, "m.payment_schedule"]))
+    assert needs_forecast(write_notebook(tmp_path, "d.ipynb", ["print(1)"]))  # no cache call
     plain = call.replace(", forecast=False", "")
-    assert needs_forecast(_notebook(tmp_path, "e.ipynb", [plain, "m.parks"]))
+    assert needs_forecast(write_notebook(tmp_path, "e.ipynb", [plain, "m.parks"]))
     (tmp_path / "f.ipynb").write_text("not json", encoding="utf-8")
     assert needs_forecast(tmp_path / "f.ipynb")
 
@@ -216,7 +204,7 @@ def test_page_worker_writes_the_page_write_page_writes(tmp_path: Path) -> None:
 
     folder = tmp_path / "nbs"
     folder.mkdir()
-    source = _notebook(
+    source = write_notebook(
         folder, "1_ok.ipynb", ["from IPython.display import Markdown\nMarkdown('**粗体**')"]
     )
     executed = tmp_path / "1_ok.ipynb"
@@ -250,7 +238,7 @@ def test_a_lost_page_worker_does_not_lose_the_page(tmp_path: Path) -> None:
 
     folder = tmp_path / "nbs"
     folder.mkdir()
-    source = _notebook(folder, "1_ok.ipynb", ["print('页面')"])
+    source = write_notebook(folder, "1_ok.ipynb", ["print('页面')"])
     executed = tmp_path / "1_ok.ipynb"
     assert execute_notebook(source, executed, {}, engine=register_engine()).error is None
     front = [v4.new_markdown_cell("# 封面")]
@@ -271,7 +259,7 @@ def test_a_lost_notebook_worker_fails_its_notebooks_with_a_message(tmp_path: Pat
     import os
     import signal
 
-    ok = _notebook(tmp_path, "1_ok.ipynb", ["x + 1"])
+    ok = write_notebook(tmp_path, "1_ok.ipynb", ["x + 1"])
     with ForkedRunner([ok]) as runner:
         runner.start()
         assert runner._pid is not None

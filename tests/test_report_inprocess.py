@@ -12,23 +12,13 @@ import pytest
 
 from qyzj_analytics.reporting.report.inprocess import get_shell, register_engine, run_cell
 from qyzj_analytics.reporting.report.kernels import NotebookRunner, execute_notebook
+from tests.reporting import write_notebook
 
 v4 = nbformat.v4
 
 
 def _notebook(folder: Path, name: str, sources: list[str]) -> Path:
-    cells = [v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
-    cells += [v4.new_markdown_cell("# 标题")]
-    cells += [v4.new_code_cell(source) for source in sources]
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path = folder / name
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(folder, name, sources, heading="# 标题")
 
 
 SOURCES = [
